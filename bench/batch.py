@@ -1,0 +1,90 @@
+"""``newswire bench``: batch pipeline throughput against raw spaCy on the same text and cores.
+
+Both figures come from one run on one machine, so their ratio means something on a shared,
+noisy machine where absolute numbers do not:
+
+* baseline: ``nlp.pipe(texts, n_process=cores)`` over every field text (headline, captions,
+  paragraphs) of the corpus, with the same model and the same enabled components;
+* pipeline: the whole batch job (read, parse, dedup, NER, Avro) over the corpus files, one
+  worker process per core, timed from submission to the last file written.
+
+The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
+"spacy_articles_per_s", "ratio"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from bench.corpus import generate_articles, sample_articles, write_corpus
+from pipelines import cli
+from pipelines.enrich import load_ner
+from pipelines.options import DEFAULT_NER_MODEL
+
+__all__ = ["main"]
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
+    nlp = load_ner(model)
+    started = time.perf_counter()
+    for _ in nlp.pipe(texts, n_process=cores):
+        pass
+    return time.perf_counter() - started
+
+
+def _pipeline_seconds(corpus: Path, output: Path, model: str, cores: int, batch_size: int) -> float:
+    options = PipelineOptions([
+        f"--input={corpus}", f"--output={output}", f"--ner_model={model}",
+        f"--ner_batch_size={batch_size}", f"--runner={cli.LOCAL_RUNNER}",
+        "--direct_running_mode=multi_processing", f"--direct_num_workers={cores}",
+    ])
+    started = time.perf_counter()
+    summary = cli.run_job(options)
+    seconds = time.perf_counter() - started
+    if not summary.balanced or summary.articles_written == 0:
+        raise RuntimeError("benchmark run did not account for its input:\n" + "\n".join(summary.lines()))
+    return seconds
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newswire bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=2000, help="Corpus size (default %(default)s).")
+    parser.add_argument("--per-file", type=int, default=100, help="Articles per corpus file.")
+    parser.add_argument("--cores", type=int, default=os.cpu_count(), help="Processes for both sides.")
+    parser.add_argument("--ner_model", default=DEFAULT_NER_MODEL)
+    parser.add_argument("--ner_batch_size", type=int, default=32)
+    args = parser.parse_args(argv)
+
+    articles = list(generate_articles(sample_articles(SEEDS), args.articles))
+    texts = [text for article in articles for _, _, text in article.field_texts()]
+    with tempfile.TemporaryDirectory(prefix="newswire-bench-") as scratch:
+        corpus = Path(scratch) / "corpus"
+        files = write_corpus(articles, corpus, args.per_file)
+        print(f"corpus: {len(articles)} articles, {len(texts)} field texts, {len(files)} files, "
+              f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB; cores: {args.cores}")
+        spacy_s = _spacy_seconds(args.ner_model, texts, args.cores)
+        print(f"spaCy nlp.pipe (n_process={args.cores}): {spacy_s:.2f} s, "
+              f"{len(articles) / spacy_s:.1f} articles/s")
+        pipeline_s = _pipeline_seconds(corpus, Path(scratch) / "out", args.ner_model, args.cores,
+                                       args.ner_batch_size)
+        print(f"pipeline ({cli.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
+              f"{len(articles) / pipeline_s:.1f} articles/s")
+    pipeline_rate = len(articles) / pipeline_s
+    spacy_rate = len(articles) / spacy_s
+    print(json.dumps({
+        "articles": len(articles),
+        "pipeline_articles_per_s": round(pipeline_rate, 2),
+        "spacy_articles_per_s": round(spacy_rate, 2),
+        "ratio": round(pipeline_rate / spacy_rate, 3),
+    }))
+    return 0

