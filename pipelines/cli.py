@@ -28,6 +28,11 @@ __all__ = ["LOCAL_RUNNER", "main", "pipeline_options", "run_job"]
 LOCAL_RUNNER = "FnApiRunner"
 
 
+def _drop_worker_noise(record: logging.LogRecord) -> bool:
+    """Hide the one warning every local worker process logs at start-up, which asks nothing of users."""
+    return "No semi_persistent_directory found" not in record.getMessage()
+
+
 def _given(argv: Sequence[str], flag: str) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in argv)
 
@@ -59,9 +64,27 @@ def run_job(options: PipelineOptions) -> counters.RunSummary:
     return counters.summarize(result)
 
 
+def _print_run_help() -> None:
+    parser = argparse.ArgumentParser(
+        prog="newswire run",
+        description="Run the pipeline. Beam's pipeline options (--runner, --direct_num_workers, "
+        "--flink_master, ...) are accepted too and passed to the runner.",
+    )
+    NewswireOptions._add_argparse_args(parser)
+    parser.print_help()
+
+
 def _run(argv: Sequence[str]) -> int:
+    if "-h" in argv or "--help" in argv:
+        _print_run_help()
+        return 0
     options = pipeline_options(argv)
     newswire = options.view_as(NewswireOptions)
+    try:
+        newswire.require_io()
+    except ValueError as error:
+        print(f"newswire: {error}", file=sys.stderr)
+        return 2
     files = matching_files(newswire.input)
     if not files:
         print(f"newswire: no input files match {newswire.input!r}", file=sys.stderr)
@@ -82,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("bench", add_help=False, help="Measure throughput against raw spaCy.")
     arguments, rest = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)
     if arguments.command == "bench":
         from bench import batch
 

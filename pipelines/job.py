@@ -20,6 +20,7 @@ DEAD_LETTERS_PREFIX = "dead-letters"
 
 def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
     """Attach the whole job to ``pipeline``: read, process, write articles and dead letters."""
+    job.require_io()
     read = pipeline | "Read files" >> ReadInputFiles(job.input, job.dead_letter_max_bytes)
     processed = read.good | "Process" >> ProcessArticles(
         job.ner_model, job.ner_batch_size, job.dead_letter_max_bytes

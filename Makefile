@@ -1,0 +1,22 @@
+# The README's commands. Each installs what it needs first (scripts/bootstrap.sh is a no-op
+# when .venv is already up to date).
+VENV := .venv
+
+.PHONY: setup run test bench clean
+
+setup:
+	scripts/bootstrap.sh
+
+# The main job: a batch run over seeds/ on the local runner, Avro files under out/.
+run: setup
+	$(VENV)/bin/newswire run --input seeds/ --output out/
+
+# pytest exits 5 when it collected no test; like any non-zero exit, that fails the target.
+test: setup
+	$(VENV)/bin/python -m pytest
+
+bench: setup
+	$(VENV)/bin/newswire bench
+
+clean:
+	rm -rf out/ .pytest_cache/

@@ -1,0 +1,68 @@
+"""Dedup stage: one record per content id, the same copy kept on every run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipelines import counters
+from pipelines.dedup import DeduplicateArticles
+from pipelines.records import Article, Caption, Source, article_id
+
+
+def article(headline: str, body: tuple[str, ...], uri: str, position: int = 0) -> Article:
+    return Article(headline=headline, captions=(Caption("Pic", "AFP"),), body=body,
+                   source=Source(uri=uri, position=position, line=1))
+
+
+def dedup(articles: list[Article], expected_kept: list[tuple[str, str, int]]) -> int:
+    """Run the stage, assert which (headline, uri, position) it keeps; return the duplicates count."""
+    pipeline = TestPipeline()
+    kept = (
+        pipeline
+        | beam.Create(articles)
+        | DeduplicateArticles()
+        | beam.Map(lambda a: (a.headline, a.source.uri, a.source.position))
+    )
+    assert_that(kept, equal_to(expected_kept))
+    result = pipeline.run()
+    result.wait_until_finish()
+    return counters.summarize(result).duplicates_dropped
+
+
+def test_same_article_in_two_files_is_kept_once_from_the_first_source():
+    a = article("Same", ("One.", "Two."), "/in/b.txt", 3)
+    b = dataclasses.replace(a, source=Source("/in/a.txt", 7, 40))
+    c = dataclasses.replace(a, source=Source("/in/b.txt", 1, 9))
+    dropped = dedup([a, b, c, article("Other", ("Three.",), "/in/b.txt")],
+                    [("Other", "/in/b.txt", 0), ("Same", "/in/a.txt", 7)])
+    assert dropped == 2
+
+
+def test_same_kept_copy_whatever_the_input_order():
+    copies = [article("Same", ("Body.",), f"/in/{name}.txt", pos) for name, pos in
+              [("c", 0), ("a", 5), ("a", 2), ("b", 1)]]
+    for ordering in (copies, list(reversed(copies)), copies[2:] + copies[:2]):
+        assert dedup(ordering, [("Same", "/in/a.txt", 2)]) == 3
+
+
+def test_identity_is_headline_and_body_not_captions_or_source():
+    a = article("Headline", ("Body.",), "/in/a.txt")
+    assert a.id == dataclasses.replace(a, captions=(), source=Source("x", 9, 9)).id
+    assert a.id != dataclasses.replace(a, body=("Other body.",)).id
+    assert a.id != dataclasses.replace(a, headline="Other").id
+
+
+def test_identity_folds_whitespace_but_keeps_case_and_order():
+    assert article_id("A  headline", ("Some\ttext.",)) == article_id("A headline", ("Some text.",))
+    assert article_id("A headline", ("Some text.",)) != article_id("a headline", ("Some text.",))
+    assert article_id("H", ("One.", "Two.")) != article_id("H", ("Two.", "One."))
+    assert article_id("H", ("One. Two.",)) != article_id("H", ("One.", "Two."))
+
+
+def test_distinct_articles_all_pass():
+    distinct = [article(f"H{i}", ("Body.",), "/in/a.txt", i) for i in range(5)]
+    assert dedup(distinct, [(f"H{i}", "/in/a.txt", i) for i in range(5)]) == 0
