@@ -11,8 +11,10 @@ setup:
 run: setup
 	$(VENV)/bin/newswire run --input seeds/ --output out/
 
-# pytest exits 5 when it collected no test; like any non-zero exit, that fails the target.
+# Lint, then the tests. pytest exits 5 when it collected no test; like any non-zero exit,
+# that fails the target.
 test: setup
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest
 
 bench: setup

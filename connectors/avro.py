@@ -21,7 +21,7 @@ from apache_beam.metrics.metric import Metrics
 
 import schemas
 
-__all__ = ["available_codecs", "WriteAvroRecords"]
+__all__ = ["WriteAvroRecords", "available_codecs"]
 
 _AVRO_CODECS = ("null", "deflate", "snappy", "bzip2", "xz", "zstandard")
 
@@ -43,7 +43,9 @@ def available_codecs() -> tuple[str, ...]:
 class WriteAvroRecords(beam.PTransform):
     """Write records as Avro files under a path prefix, counting what is written."""
 
-    def __init__(self, file_path_prefix: str, schema_name: str, codec: str, written: Metrics.DelegatingCounter):
+    def __init__(
+        self, file_path_prefix: str, schema_name: str, codec: str, written: Metrics.DelegatingCounter
+    ):
         super().__init__()
         if codec not in available_codecs():
             raise ValueError(

@@ -49,6 +49,10 @@ class ArticleParseError(ValueError):
         super().__init__(message)
         self.reason = reason
 
+    def dead_letter(self, raw: bytes, source: Source, max_raw_bytes: int) -> DeadLetter:
+        """The parse stage's dead letter for ``raw``, carrying this error."""
+        return DeadLetter.of(self.reason, Stage.PARSE, str(self), raw, source, max_raw_bytes)
+
 
 def _split_caption(line: str) -> Caption:
     match = _CREDIT.match(line)
@@ -92,7 +96,8 @@ def parse_chunk(chunk: Chunk, source: Source) -> Article:
         remainder = [blocks[0][1:], *blocks[1:]]
     else:
         block, line = marker
-        header = _without_marker([*(l for b in blocks[:block] for l in b), *blocks[block][:line]])
+        before = [text for lines in blocks[:block] for text in lines]
+        header = _without_marker([*before, *blocks[block][:line]])
         remainder = [blocks[block][line + 1 :], *blocks[block + 1 :]]
     body_blocks = [kept for lines in remainder if (kept := _without_marker(lines))]
     if not header and body_blocks:  # the marker came first: the headline follows it
@@ -112,27 +117,30 @@ def parse_chunk(chunk: Chunk, source: Source) -> Article:
     return Article(headline=headline, captions=captions, body=body, source=source)
 
 
+def _check_is_text(data: bytes) -> None:
+    if not data.strip():
+        raise ArticleParseError(DeadLetterReason.EMPTY_INPUT, "input is empty or only whitespace")
+    if b"\x00" in data:
+        raise ArticleParseError(DeadLetterReason.BINARY_INPUT, "input holds NUL bytes: not text")
+
+
 def parse_input(raw: RawInput, max_raw_bytes: int) -> Iterator[Article | DeadLetter]:
     """Every article of one input, and a dead letter for each part that is not one.
 
     The whole input is rejected only when it is not text at all (empty, or holding NUL
     bytes); otherwise each article stands or falls alone.
     """
-    def dead_letter(reason: DeadLetterReason, message: str, data: bytes, source: Source) -> DeadLetter:
-        return DeadLetter.of(reason, Stage.PARSE, message, data, source, max_raw_bytes)
-
-    if not raw.data.strip():
-        yield dead_letter(DeadLetterReason.EMPTY_INPUT, "input is empty or only whitespace", raw.data, raw.source)
-        return
-    if b"\x00" in raw.data:
-        yield dead_letter(DeadLetterReason.BINARY_INPUT, "input holds NUL bytes: not text", raw.data, raw.source)
+    try:
+        _check_is_text(raw.data)
+    except ArticleParseError as error:
+        yield error.dead_letter(raw.data, raw.source, max_raw_bytes)
         return
     for chunk in split_chunks(decode(raw.data)):
         source = dataclasses.replace(raw.source, position=chunk.position, line=chunk.first_line)
         try:
             yield parse_chunk(chunk, source)
         except ArticleParseError as error:
-            yield dead_letter(error.reason, str(error), chunk.raw_bytes(), source)
+            yield error.dead_letter(chunk.raw_bytes(), source, max_raw_bytes)
 
 
 @typehints.with_input_types(RawInput)

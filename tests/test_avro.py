@@ -13,7 +13,14 @@ from apache_beam.testing.test_pipeline import TestPipeline
 import schemas
 from connectors.avro import WriteAvroRecords, available_codecs
 from pipelines.records import (
-    Article, ArticleField, Caption, DeadLetter, DeadLetterReason, Entity, Source, Stage,
+    Article,
+    ArticleField,
+    Caption,
+    DeadLetter,
+    DeadLetterReason,
+    Entity,
+    Source,
+    Stage,
 )
 from tests import avro_files
 

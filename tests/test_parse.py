@@ -132,7 +132,8 @@ def test_many_articles_with_every_separator():
 
 
 def test_feed_articles_one_blank_line_apart_are_split_at_the_marker():
-    text = feed_article("One", ["Pic (Reuters)"], ["Body one."]) + "\n\n" + feed_article("Two", [], ["Body two."])
+    one, two = feed_article("One", ["Pic (Reuters)"], ["Body one."]), feed_article("Two", [], ["Body two."])
+    text = one + "\n\n" + two
     parsed = articles(text)
     assert [(x.headline, x.body) for x in parsed] == [("One", ("Body one.",)), ("Two", ("Body two.",))]
 
