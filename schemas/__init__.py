@@ -8,12 +8,13 @@ name, so each is defined exactly once.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
 import fastavro.schema
 
-__all__ = ["ARTICLE", "DEAD_LETTER", "SCHEMA_DIR", "load"]
+__all__ = ["ARTICLE", "DEAD_LETTER", "SCHEMA_DIR", "load", "standalone_json"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 ARTICLE = "newswire.Article"
@@ -25,3 +26,20 @@ def load(name: str) -> dict[str, Any]:
     """The parsed fastavro schema for a full record name such as ``newswire.Article``."""
     return fastavro.schema.load_schema(SCHEMA_DIR / f"{name}.avsc")
 
+
+
+def _without_fastavro_keys(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_fastavro_keys(v) for k, v in node.items() if not k.startswith("__")}
+    if isinstance(node, list):
+        return [_without_fastavro_keys(v) for v in node]
+    return node
+
+
+def standalone_json(name: str) -> str:
+    """The record's schema as one JSON document, shared named types inlined where first used.
+
+    For readers that cannot resolve ``.avsc`` files by name: a schema registry, other
+    languages' Avro libraries.
+    """
+    return json.dumps(_without_fastavro_keys(load(name)))

@@ -1,0 +1,1 @@
+"""Kafka source and sink, written with kafka-python (one module per concern)."""

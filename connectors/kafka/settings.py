@@ -1,0 +1,82 @@
+"""Where a Kafka topic is and how to connect to it, without ever holding a secret.
+
+``kafka://HOST:PORT[,HOST:PORT...]/TOPIC`` names a topic. Connection settings (security
+protocol, SASL mechanism and user, TLS files, consumer group) come from pipeline options;
+secrets (the SASL password, the TLS key password) come only from environment variables,
+read on the worker when a client is built: they are never pickled into the pipeline,
+shown in its display data, or passed on a command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import Any
+
+__all__ = [
+    "SASL_PASSWORD_ENV",
+    "SSL_PASSWORD_ENV",
+    "KafkaConnection",
+    "TopicUri",
+    "is_kafka_uri",
+]
+
+SASL_PASSWORD_ENV = "NEWSWIRE_KAFKA_SASL_PASSWORD"
+SSL_PASSWORD_ENV = "NEWSWIRE_KAFKA_SSL_PASSWORD"
+_URI = re.compile(r"^kafka://(?P<servers>[^/]+)/(?P<topic>[A-Za-z0-9._-]+)$")
+
+
+def is_kafka_uri(value: str | None) -> bool:
+    return bool(value) and value.startswith("kafka://")
+
+
+@dataclasses.dataclass(frozen=True)
+class TopicUri:
+    """A topic and the brokers to bootstrap from."""
+
+    bootstrap_servers: str
+    topic: str
+
+    @classmethod
+    def parse(cls, uri: str) -> TopicUri:
+        match = _URI.match(uri)
+        if match is None:
+            raise ValueError(f"not a Kafka topic URI (kafka://HOST:PORT/TOPIC): {uri!r}")
+        return cls(bootstrap_servers=match["servers"], topic=match["topic"])
+
+    def with_topic(self, topic: str) -> TopicUri:
+        return dataclasses.replace(self, topic=topic)
+
+    def __str__(self) -> str:
+        return f"kafka://{self.bootstrap_servers}/{self.topic}"
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaConnection:
+    """Client settings shared by the source and the sinks; secrets are looked up, not stored."""
+
+    bootstrap_servers: str
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def client_config(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients, secrets filled in from the environment."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "security_protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = os.environ.get(SASL_PASSWORD_ENV)
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            if getattr(self, name):
+                config[name] = getattr(self, name)
+        if os.environ.get(SSL_PASSWORD_ENV):
+            config["ssl_password"] = os.environ[SSL_PASSWORD_ENV]
+        return config
