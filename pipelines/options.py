@@ -7,7 +7,11 @@ options, so moving the same job between runners changes only those.
 
 from __future__ import annotations
 
+import os
+
 from apache_beam.options.pipeline_options import PipelineOptions
+
+from connectors.kafka.settings import KafkaConnection
 
 __all__ = ["DEFAULT_NER_MODEL", "NewswireOptions"]
 
@@ -32,11 +36,13 @@ class NewswireOptions(PipelineOptions):
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
             "--input",
-            help="A file, a folder (every file in it) or a glob of raw article text.",
+            help="Raw article text: a file, a folder (every file in it), a glob, or a Kafka "
+            "topic as kafka://HOST:PORT/TOPIC.",
         )
         parser.add_argument(
             "--output",
-            help="Folder for the Avro files: articles-*.avro and dead-letters-*.avro.",
+            help="Where articles go: a folder for Avro files (articles-*.avro and "
+            "dead-letters-*.avro), or a Kafka topic as kafka://HOST:PORT/TOPIC.",
         )
         parser.add_argument(
             "--ner_model", default=DEFAULT_NER_MODEL,
@@ -57,3 +63,46 @@ class NewswireOptions(PipelineOptions):
             help="At most this many bytes of an offending input are kept in its dead letter. "
             "Default: %(default)s.",
         )
+        parser.add_argument(
+            "--dead_letter_topic",
+            help="With a Kafka --output: the topic for dead letters. Default: <output topic>.dead-letters.",
+        )
+        parser.add_argument(
+            "--kafka_group_id", default=os.environ.get("NEWSWIRE_KAFKA_GROUP_ID", "newswire"),
+            help="Consumer group whose committed offsets a Kafka --input starts from and "
+            "advances (env NEWSWIRE_KAFKA_GROUP_ID). Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--schema_registry_url", default=os.environ.get("NEWSWIRE_SCHEMA_REGISTRY_URL"),
+            help="Write Kafka values in the Confluent wire format under ids from this schema "
+            "registry (env NEWSWIRE_SCHEMA_REGISTRY_URL). Default: Avro single-object encoding.",
+        )
+        for name, help_text in _KAFKA_CLIENT_SETTINGS.items():
+            env = f"NEWSWIRE_KAFKA_{name.upper()}"
+            parser.add_argument(
+                f"--kafka_{name}", default=os.environ.get(env), help=f"{help_text} (env {env})."
+            )
+
+    def kafka_connection(self, bootstrap_servers: str) -> KafkaConnection:
+        """Client settings for the brokers of a topic URI. Passwords come from the environment only."""
+        return KafkaConnection(
+            bootstrap_servers=bootstrap_servers,
+            security_protocol=self.kafka_security_protocol or "PLAINTEXT",
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+        )
+
+
+# Kafka client settings that are not secrets. Passwords are read from the environment on the
+# workers (connectors.kafka.settings), so they never reach an option, a log or a job graph.
+_KAFKA_CLIENT_SETTINGS = {
+    "security_protocol": "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+    "sasl_mechanism": "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    "sasl_username": "SASL user; the password is read from NEWSWIRE_KAFKA_SASL_PASSWORD",
+    "ssl_cafile": "CA bundle to verify the brokers",
+    "ssl_certfile": "client certificate",
+    "ssl_keyfile": "client key; its password is read from NEWSWIRE_KAFKA_SSL_PASSWORD",
+}

@@ -132,11 +132,16 @@ def parse_input(raw: RawInput, max_raw_bytes: int) -> Iterator[Article | DeadLet
     """
     try:
         _check_is_text(raw.data)
+        chunks = split_chunks(decode(raw.data))
+        if not chunks:
+            raise ArticleParseError(DeadLetterReason.EMPTY_INPUT, "input holds only blank lines")
     except ArticleParseError as error:
         yield error.dead_letter(raw.data, raw.source, max_raw_bytes)
         return
-    for chunk in split_chunks(decode(raw.data)):
-        source = dataclasses.replace(raw.source, position=chunk.position, line=chunk.first_line)
+    for chunk in chunks:
+        source = dataclasses.replace(
+            raw.source, position=chunk.position, line=chunk.first_line, parts=len(chunks)
+        )
         try:
             yield parse_chunk(chunk, source)
         except ArticleParseError as error:

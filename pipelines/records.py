@@ -69,6 +69,18 @@ class Source:
     partition: int | None = None
     offset: int | None = None
     kafka_timestamp: datetime.datetime | None = None
+    # Bookkeeping for Kafka offset commits, not part of the Avro record: how many records
+    # (articles and dead letters) the input produced, and the first offset the read that
+    # returned this message covered (offsets before it in the partition were gaps).
+    parts: int = 1
+    span_start: int | None = None
+
+    def to_avro(self) -> dict[str, Any]:
+        """The record in the shape of ``newswire.Source``."""
+        return {
+            "uri": self.uri, "position": self.position, "line": self.line, "topic": self.topic,
+            "partition": self.partition, "offset": self.offset, "kafka_timestamp": self.kafka_timestamp,
+        }
 
     def sort_key(self) -> tuple[str, int, int, int]:
         """Total order used to pick the same copy of a duplicated article on every run."""
@@ -144,7 +156,7 @@ class Article:
                 for e in self.entities
             ],
             "ner_model": self.ner_model,
-            "source": dataclasses.asdict(self.source),
+            "source": self.source.to_avro(),
             "processed_at": self.processed_at,
         }
 
@@ -191,6 +203,6 @@ class DeadLetter:
             "raw": self.raw,
             "raw_size": self.raw_size,
             "raw_truncated": self.raw_size > len(self.raw),
-            "source": dataclasses.asdict(self.source),
+            "source": self.source.to_avro(),
             "failed_at": self.failed_at,
         }

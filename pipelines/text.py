@@ -145,6 +145,8 @@ def split_chunks(text: str) -> list[Chunk]:
     """Split decoded input text into article chunks, in input order."""
     raw_lines = _LINE_BREAK.split(text)
     blocks = _blocks_with_gaps(raw_lines)
+    if not blocks:
+        return []
     by_marker = _marker_starts(blocks)
     starts = [i for i, (_, gap) in enumerate(blocks) if i == 0 or gap >= _ARTICLE_GAP or i in by_marker]
     chunks = []

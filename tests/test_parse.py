@@ -225,3 +225,14 @@ def test_parse_transform_splits_articles_from_dead_letters(seed_bytes):
 def test_parse_transform_rejects_negative_excerpt_size():
     with pytest.raises(ValueError, match="max_raw_bytes"):
         ParseArticles(max_raw_bytes=-1)
+
+
+def test_input_of_only_no_break_space_lines_is_a_dead_letter():
+    (dead,) = parse("\u00a0\n\u00a0\n")
+    assert dead.reason is DeadLetterReason.EMPTY_INPUT
+
+
+def test_every_record_knows_how_many_its_input_produced(seed_bytes):
+    records = parse(seed_bytes + b"\n\n\nHeadline only")
+    assert [r.source.parts for r in records] == [5] * 5
+    assert parse(b"")[0].source.parts == 1

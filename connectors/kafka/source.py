@@ -1,0 +1,257 @@
+"""Kafka source: raw article text from a topic, one ``RawInput`` per message.
+
+Usage::
+
+    inputs = pipeline | ReadFromKafkaTopic(topic_uri, connection, group_id="newswire",
+                                           bounded=True)
+
+Split the way Bytewax splits a source: which partitions exist (``_PlanPartitionsFn``, run
+once) and how to read one partition (``_ReadPartitionFn``, a splittable DoFn whose
+restriction is the partition's offset range). Each partition starts at the consumer
+group's committed offset, or the earliest offset the broker still has.
+
+* bounded (batch): each partition is read up to the end offset seen when the job started,
+  then the job finishes;
+* unbounded (``--streaming``): each read polls once and defers the rest of the range for a
+  moment, so a runner can checkpoint and share the worker between partitions; the watermark
+  follows record timestamps and, when a partition has nothing new, moves to the current
+  time so that an idle partition does not hold back windows and timers downstream.
+
+The source never commits offsets itself: the sink's acknowledgements do that once the
+records a message produced are written (``connectors.kafka.commit``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import sys
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.utils.timestamp import Duration, Timestamp
+from kafka import KafkaConsumer, TopicPartition
+
+from connectors.kafka.settings import KafkaConnection, TopicUri
+from pipelines import counters
+from pipelines.parse import RawInput
+from pipelines.records import Source
+
+__all__ = ["PartitionSpan", "ReadFromKafkaTopic"]
+
+_FOREVER = sys.maxsize
+_POLL_TIMEOUT_MS = 200
+_MAX_RECORDS_PER_POLL = 500
+# How long an unbounded read waits before polling a partition that had nothing new.
+_IDLE_BACKOFF = Duration(seconds=0.1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionSpan:
+    """One partition to read: from ``start`` up to ``stop`` (exclusive; ``None``: forever)."""
+
+    topic: str
+    partition: int
+    start: int
+    stop: int | None
+
+
+def _consumer(connection: KafkaConnection, group_id: str | None) -> KafkaConsumer:
+    return KafkaConsumer(
+        **connection.client_config(),
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+
+
+def plan_partitions(
+    connection: KafkaConnection, topic: str, group_id: str, bounded: bool
+) -> list[PartitionSpan]:
+    """Every partition of ``topic``, from the group's committed offset (or the earliest)."""
+    consumer = _consumer(connection, group_id)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise ValueError(f"Kafka topic {topic!r} does not exist at {connection.bootstrap_servers}")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        earliest = consumer.beginning_offsets(tps)
+        latest = consumer.end_offsets(tps)
+        spans = []
+        for tp in tps:
+            committed = consumer.committed(tp)
+            start = max(committed if committed is not None else earliest[tp], earliest[tp])
+            spans.append(PartitionSpan(topic, tp.partition, start, latest[tp] if bounded else None))
+        return spans
+    finally:
+        consumer.close()
+
+
+class _PlanPartitionsFn(beam.DoFn):
+    def __init__(self, connection: KafkaConnection, topic: str, group_id: str, bounded: bool):
+        self._connection = connection
+        self._topic = topic
+        self._group_id = group_id
+        self._bounded = bounded
+
+    def process(self, _: bytes) -> Iterator[PartitionSpan]:
+        yield from plan_partitions(self._connection, self._topic, self._group_id, self._bounded)
+
+
+# Latest end offset each partition reader has seen in this process, for backlog estimates.
+_END_OFFSETS: dict[tuple[str, int], int] = {}
+
+
+class _PartitionRestrictions(RestrictionProvider):
+    """A partition's offset range; never pre-split (a partition is read in order)."""
+
+    def initial_restriction(self, span: PartitionSpan) -> OffsetRange:
+        return OffsetRange(span.start, span.stop if span.stop is not None else _FOREVER)
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def split(self, span: PartitionSpan, restriction: OffsetRange) -> Iterator[OffsetRange]:
+        yield restriction
+
+    def restriction_size(self, span: PartitionSpan, restriction: OffsetRange) -> int:
+        """Backlog in messages: what is left of a bounded range, or up to the last end seen."""
+        if restriction.stop != _FOREVER:
+            return restriction.size()
+        end = _END_OFFSETS.get((span.topic, span.partition), restriction.start)
+        return max(0, end - restriction.start)
+
+
+def _advance(watermark: ManualWatermarkEstimator, timestamp: Timestamp) -> None:
+    """Move the watermark forward to ``timestamp``; it never moves back."""
+    current = watermark.current_watermark()
+    if current is None or timestamp > current:
+        watermark.set_watermark(timestamp)
+
+
+_RESTRICTION = beam.DoFn.RestrictionParam(_PartitionRestrictions())
+_WATERMARK = beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider())
+
+
+class _ReadPartitionFn(beam.DoFn):
+    """Read one partition's offset range (bounded: to its end; see the unbounded subclass)."""
+
+    def __init__(self, connection: KafkaConnection, uri: TopicUri):
+        self._connection = connection
+        self._uri = str(uri)
+        self._consumers: dict[TopicPartition, KafkaConsumer] = {}
+
+    def setup(self) -> None:
+        self._consumers = {}
+
+    def teardown(self) -> None:
+        for consumer in self._consumers.values():
+            consumer.close()
+
+    def _positioned(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
+        consumer = self._consumers.get(tp)
+        if consumer is None:
+            consumer = self._consumers[tp] = _consumer(self._connection, None)
+            consumer.assign([tp])
+            consumer.seek(tp, offset)
+        elif consumer.position(tp) != offset:
+            consumer.seek(tp, offset)
+        return consumer
+
+    def _poll(
+        self,
+        span: PartitionSpan,
+        tracker: OffsetRestrictionTracker,
+        watermark: ManualWatermarkEstimator,
+    ) -> tuple[list[beam.window.TimestampedValue], int, bool]:
+        """Poll the partition once from the range's start.
+
+        Returns what was claimed, the offset to read next, and whether the tracker refused a
+        claim (the runner split the range: the rest belongs to someone else).
+        """
+        tp = TopicPartition(span.topic, span.partition)
+        consumer = self._positioned(tp, tracker.current_restriction().start)
+        records = consumer.poll(timeout_ms=_POLL_TIMEOUT_MS, max_records=_MAX_RECORDS_PER_POLL).get(tp, [])
+        values = []
+        for record in records:
+            if not tracker.try_claim(record.offset):
+                return values, record.offset, True
+            counters.INPUTS_READ.inc()
+            timestamp = Timestamp(micros=record.timestamp * 1000)
+            source = Source(
+                uri=self._uri, position=0, line=1, topic=record.topic, partition=record.partition,
+                offset=record.offset,
+                kafka_timestamp=datetime.datetime.fromtimestamp(record.timestamp / 1000, datetime.UTC),
+            )
+            values.append(
+                beam.window.TimestampedValue(RawInput(source=source, data=record.value or b""), timestamp)
+            )
+            _advance(watermark, timestamp)
+        position = consumer.position(tp)
+        end = consumer.highwater(tp)
+        if end is not None:
+            _END_OFFSETS[(span.topic, span.partition)] = end
+        if not records and (end is None or position >= end):
+            _advance(watermark, Timestamp.now())  # idle: nothing older can still arrive
+        return values, position, False
+
+    def process(
+        self,
+        span: PartitionSpan,
+        tracker: OffsetRestrictionTracker = _RESTRICTION,
+        watermark: ManualWatermarkEstimator = _WATERMARK,
+    ) -> Iterator[beam.window.TimestampedValue]:
+        while True:
+            values, position, refused = self._poll(span, tracker, watermark)
+            yield from values
+            if refused:
+                return
+            stop = tracker.current_restriction().stop
+            if position >= stop:
+                tracker.try_claim(stop)  # refused by design: marks every offset below stop as done
+                return
+
+
+class _ReadUnboundedPartitionFn(_ReadPartitionFn):
+    """Poll once, then hand the rest of the range back to the runner (a checkpoint)."""
+
+    @beam.DoFn.unbounded_per_element()
+    def process(
+        self,
+        span: PartitionSpan,
+        tracker: OffsetRestrictionTracker = _RESTRICTION,
+        watermark: ManualWatermarkEstimator = _WATERMARK,
+    ) -> Iterator[beam.window.TimestampedValue]:
+        values, _, refused = self._poll(span, tracker, watermark)
+        yield from values
+        if not refused:
+            tracker.defer_remainder(Duration(0) if values else _IDLE_BACKOFF)
+
+
+class ReadFromKafkaTopic(beam.PTransform):
+    """Messages of a topic as ``RawInput``s, timestamped with their Kafka timestamps."""
+
+    def __init__(self, uri: TopicUri, connection: KafkaConnection, group_id: str, bounded: bool):
+        super().__init__()
+        self._uri = uri
+        self._connection = connection
+        self._group_id = group_id
+        self._bounded = bounded
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[RawInput]:
+        read = _ReadPartitionFn if self._bounded else _ReadUnboundedPartitionFn
+        return (
+            pbegin
+            | "Start" >> beam.Impulse()
+            | "Plan partitions" >> beam.ParDo(
+                _PlanPartitionsFn(self._connection, self._uri.topic, self._group_id, self._bounded)
+            )
+            | "Read partitions" >> beam.ParDo(read(self._connection, self._uri))
+        )
+
+    def display_data(self) -> dict:
+        return {"topic": str(self._uri), "group_id": self._group_id, "bounded": self._bounded}
