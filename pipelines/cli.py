@@ -20,6 +20,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from connectors.files import matching_files
+from connectors.kafka.settings import TopicUri, is_kafka_uri
 from pipelines import counters, job
 from pipelines.options import NewswireOptions
 
@@ -64,6 +65,15 @@ def run_job(options: PipelineOptions) -> counters.RunSummary:
     return counters.summarize(result)
 
 
+def _check_io(newswire: NewswireOptions) -> None:
+    """Fail before building a pipeline when ``--input`` or ``--output`` cannot be right."""
+    for value in (newswire.input, newswire.output):
+        if is_kafka_uri(value):
+            TopicUri.parse(value)
+    if not is_kafka_uri(newswire.input) and not matching_files(newswire.input):
+        raise ValueError(f"no input files match {newswire.input!r}")
+
+
 def _print_run_help() -> None:
     parser = argparse.ArgumentParser(
         prog="newswire run",
@@ -82,12 +92,9 @@ def _run(argv: Sequence[str]) -> int:
     newswire = options.view_as(NewswireOptions)
     try:
         newswire.require_io()
+        _check_io(newswire)
     except ValueError as error:
         print(f"newswire: {error}", file=sys.stderr)
-        return 2
-    files = matching_files(newswire.input)
-    if not files:
-        print(f"newswire: no input files match {newswire.input!r}", file=sys.stderr)
         return 2
     summary = run_job(options)
     print("\n".join(summary.lines()))

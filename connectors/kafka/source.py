@@ -27,6 +27,7 @@ import dataclasses
 import datetime
 import sys
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
@@ -40,7 +41,7 @@ from pipelines import counters
 from pipelines.parse import RawInput
 from pipelines.records import Source
 
-__all__ = ["PartitionSpan", "ReadFromKafkaTopic"]
+__all__ = ["KafkaRead", "PartitionSpan", "ReadFromKafkaTopic", "plan_partitions"]
 
 _FOREVER = sys.maxsize
 _POLL_TIMEOUT_MS = 200
@@ -177,6 +178,7 @@ class _ReadPartitionFn(beam.DoFn):
         consumer = self._positioned(tp, tracker.current_restriction().start)
         records = consumer.poll(timeout_ms=_POLL_TIMEOUT_MS, max_records=_MAX_RECORDS_PER_POLL).get(tp, [])
         values = []
+        span_start = tracker.current_restriction().start
         for record in records:
             if not tracker.try_claim(record.offset):
                 return values, record.offset, True
@@ -186,7 +188,9 @@ class _ReadPartitionFn(beam.DoFn):
                 uri=self._uri, position=0, line=1, topic=record.topic, partition=record.partition,
                 offset=record.offset,
                 kafka_timestamp=datetime.datetime.fromtimestamp(record.timestamp / 1000, datetime.UTC),
+                span_start=span_start,
             )
+            span_start = record.offset + 1
             values.append(
                 beam.window.TimestampedValue(RawInput(source=source, data=record.value or b""), timestamp)
             )
@@ -232,6 +236,13 @@ class _ReadUnboundedPartitionFn(_ReadPartitionFn):
             tracker.defer_remainder(Duration(0) if values else _IDLE_BACKOFF)
 
 
+class KafkaRead(NamedTuple):
+    """What reading a topic yields: the partitions planned, and their messages."""
+
+    spans: beam.PCollection[PartitionSpan]
+    messages: beam.PCollection[RawInput]
+
+
 class ReadFromKafkaTopic(beam.PTransform):
     """Messages of a topic as ``RawInput``s, timestamped with their Kafka timestamps."""
 
@@ -242,16 +253,17 @@ class ReadFromKafkaTopic(beam.PTransform):
         self._group_id = group_id
         self._bounded = bounded
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[RawInput]:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> KafkaRead:
         read = _ReadPartitionFn if self._bounded else _ReadUnboundedPartitionFn
-        return (
+        spans = (
             pbegin
             | "Start" >> beam.Impulse()
             | "Plan partitions" >> beam.ParDo(
                 _PlanPartitionsFn(self._connection, self._uri.topic, self._group_id, self._bounded)
             )
-            | "Read partitions" >> beam.ParDo(read(self._connection, self._uri))
         )
+        messages = spans | "Read partitions" >> beam.ParDo(read(self._connection, self._uri))
+        return KafkaRead(spans=spans, messages=messages)
 
     def display_data(self) -> dict:
         return {"topic": str(self._uri), "group_id": self._group_id, "bounded": self._bounded}

@@ -1,0 +1,151 @@
+"""Committing a consumer group's offsets only once what a message produced is out.
+
+Every record the pipeline makes from a Kafka message ends in exactly one of three ways:
+written to the article sink, written to the dead-letter sink, or dropped as a duplicate.
+Each of those ends reports the record's ``Source``, an acknowledgement. A message is done
+when all ``source.parts`` of its records are acknowledged, and a partition's offset is
+committed up to the first message that is not done, so a restart after a crash re-reads
+exactly the messages whose records might not all be out (at-least-once; the dedup stage
+drops what had already been written).
+
+* ``CommitWhenAcknowledged`` (streaming): a stateful DoFn per partition tracks outstanding
+  messages and commits as the done prefix grows. Offsets the broker skipped (compaction,
+  transaction markers) are bridged by ``source.span_start``: the first offset the read that
+  returned a message covered.
+* ``CommitAfterWrites`` (bounded): commits each partition's planned end once every sink has
+  finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.coders import PickleCoder
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from connectors.kafka.settings import KafkaConnection
+from connectors.kafka.source import PartitionSpan
+from pipelines.records import Source
+
+__all__ = ["CommitAfterWrites", "CommitWhenAcknowledged", "PartitionProgress"]
+
+
+def _commit(consumer: KafkaConsumer, topic: str, partition: int, offset: int) -> None:
+    consumer.commit({TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)})
+
+
+def _group_consumer(connection: KafkaConnection, group_id: str) -> KafkaConsumer:
+    return KafkaConsumer(**connection.client_config(), group_id=group_id, enable_auto_commit=False)
+
+
+class PartitionProgress:
+    """Outstanding messages of one partition and the offset that is safe to commit.
+
+    Pure bookkeeping (no Kafka, no Beam), so the commit rule is testable on its own.
+    """
+
+    def __init__(self, committed: int):
+        self.committed = committed
+        self._by_start: dict[int, int] = {}  # span start -> message offset
+        self._acked: dict[int, int] = {}  # message offset -> records acknowledged
+        self._parts: dict[int, int] = {}  # message offset -> records it produced
+
+    def acknowledge(self, source: Source) -> bool:
+        """Count one record of a message as out; True when the committable offset moved."""
+        offset = source.offset
+        if offset is None or offset < self.committed:
+            return False  # already committed: a replayed record
+        span_start = source.span_start if source.span_start is not None else offset
+        self._by_start[span_start] = offset
+        self._parts[offset] = source.parts
+        self._acked[offset] = self._acked.get(offset, 0) + 1
+        moved = False
+        while (offset := self._by_start.get(self.committed)) is not None and \
+                self._acked.get(offset, 0) >= self._parts[offset]:
+            del self._by_start[self.committed], self._acked[offset], self._parts[offset]
+            self.committed = offset + 1
+            moved = True
+        return moved
+
+
+class _CommitAcknowledgedFn(beam.DoFn):
+    PROGRESS = ReadModifyWriteStateSpec("progress", PickleCoder())
+
+    def __init__(self, connection: KafkaConnection, group_id: str):
+        self._connection = connection
+        self._group_id = group_id
+
+    def setup(self) -> None:
+        self._consumer = _group_consumer(self._connection, self._group_id)
+
+    def teardown(self) -> None:
+        self._consumer.close()
+
+    def process(
+        self, keyed: tuple[str, Source], progress_state=beam.DoFn.StateParam(PROGRESS)
+    ) -> Iterator[tuple[str, int]]:
+        _, source = keyed
+        progress = progress_state.read()
+        if progress is None:
+            tp = TopicPartition(source.topic, source.partition)
+            committed = self._consumer.committed(tp)
+            if committed is None:
+                committed = self._consumer.beginning_offsets([tp])[tp]
+            progress = PartitionProgress(committed)
+        if progress.acknowledge(source):
+            _commit(self._consumer, source.topic, source.partition, progress.committed)
+            yield f"{source.topic}/{source.partition}", progress.committed
+        progress_state.write(progress)
+
+
+class CommitWhenAcknowledged(beam.PTransform):
+    """Commit offsets as acknowledgements complete messages; outputs (partition, offset) commits."""
+
+    def __init__(self, connection: KafkaConnection, group_id: str):
+        super().__init__()
+        self._connection = connection
+        self._group_id = group_id
+
+    def expand(self, acknowledgements: beam.PCollection[Source]) -> beam.PCollection:
+        return (
+            acknowledgements
+            | "Only Kafka inputs" >> beam.Filter(lambda source: source.topic is not None)
+            | "Key by partition" >> beam.Map(lambda source: (f"{source.topic}/{source.partition}", source))
+            | "Commit done prefix" >> beam.ParDo(_CommitAcknowledgedFn(self._connection, self._group_id))
+        )
+
+
+class _CommitSpanEndsFn(beam.DoFn):
+    def __init__(self, connection: KafkaConnection, group_id: str):
+        self._connection = connection
+        self._group_id = group_id
+
+    def process(self, span: PartitionSpan, sinks_done: Iterable[int]) -> Iterator[tuple[str, int]]:
+        consumer = _group_consumer(self._connection, self._group_id)
+        try:
+            _commit(consumer, span.topic, span.partition, span.stop)
+        finally:
+            consumer.close()
+        yield f"{span.topic}/{span.partition}", span.stop
+
+
+class CommitAfterWrites(beam.PTransform):
+    """Commit every planned partition end once all ``sinks`` (PCollections) are complete."""
+
+    def __init__(self, connection: KafkaConnection, group_id: str, sinks: list[beam.PCollection]):
+        super().__init__()
+        self._connection = connection
+        self._group_id = group_id
+        self._sinks = sinks
+
+    def expand(self, spans: beam.PCollection[PartitionSpan]) -> beam.PCollection:
+        counts = [
+            sink | f"Count sink {i}" >> beam.combiners.Count.Globally() for i, sink in enumerate(self._sinks)
+        ]
+        done = counts | "All sinks" >> beam.Flatten()
+        return spans | "Commit planned ends" >> beam.ParDo(
+            _CommitSpanEndsFn(self._connection, self._group_id), sinks_done=beam.pvalue.AsList(done)
+        )
