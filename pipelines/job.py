@@ -46,7 +46,8 @@ def _write(records: beam.PCollection, job: NewswireOptions, dead_letters: bool) 
             topic, job.kafka_connection(topic.bootstrap_servers), schema, counter, job.schema_registry_url
         )
     prefix = DEAD_LETTERS_PREFIX if dead_letters else ARTICLES_PREFIX
-    return records | label >> WriteAvroRecords(FileSystems.join(job.output, prefix), schema, job.avro_codec, counter)
+    path = FileSystems.join(job.output, prefix)
+    return records | label >> WriteAvroRecords(path, schema, job.avro_codec, counter)
 
 
 def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:

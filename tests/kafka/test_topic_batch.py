@@ -90,4 +90,5 @@ def test_files_to_topic_and_topic_to_files(topics, tmp_path):
     out = tmp_path / "from-topic"
     newswire("--input", topics.uri(source), "--output", str(out), "--kafka_group_id", source)
     records = avro_files.read_fastavro(out, "articles")
-    assert sorted(golden.golden_view(r)["id"] for r in records) == sorted(g["id"] for g in golden.load(SEED.name))
+    expected_ids = sorted(g["id"] for g in golden.load(SEED.name))
+    assert sorted(golden.golden_view(r)["id"] for r in records) == expected_ids
