@@ -15,18 +15,25 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import (
+    DirectOptions,
+    PipelineOptions,
+    PrismRunnerOptions,
+    StandardOptions,
+)
 
 from connectors.files import matching_files
 from connectors.kafka.settings import TopicUri, is_kafka_uri
 from pipelines import counters, job
 from pipelines.options import NewswireOptions
 
-__all__ = ["LOCAL_RUNNER", "main", "pipeline_options", "run_job"]
+__all__ = ["LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options", "run_job"]
 
 LOCAL_RUNNER = "FnApiRunner"
+LOCAL_STREAMING_RUNNER = "PrismRunner"
 
 
 def _drop_worker_noise(record: logging.LogRecord) -> bool:
@@ -41,12 +48,22 @@ def _given(argv: Sequence[str], flag: str) -> bool:
 def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
     """Options from the command line, with local defaults where the user named no runner.
 
-    The local default uses every core (``direct_num_workers=0``) in separate processes, since
-    NER is CPU-bound Python and threads would share one core.
+    Batch: the FnApiRunner on every core (``direct_num_workers=0``) in separate processes,
+    since NER is CPU-bound Python and threads would share one core. Streaming: Beam's Prism
+    runner, the local runner that really streams, from the binary the set-up built next to
+    this Python (``.venv/bin/prism``).
     """
     options = PipelineOptions(list(argv))
-    if options.view_as(StandardOptions).runner is None:
-        options.view_as(StandardOptions).runner = LOCAL_RUNNER
+    standard = options.view_as(StandardOptions)
+    if standard.runner is None and standard.streaming:
+        standard.runner = LOCAL_STREAMING_RUNNER
+        prism = options.view_as(PrismRunnerOptions)
+        if not prism.prism_location:
+            prism.prism_location = str(Path(sys.executable).parent / "prism")
+        if not _given(argv, "--prism_log_level"):
+            prism.prism_log_level = "warn"
+    elif standard.runner is None:
+        standard.runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)
         if not _given(argv, "--direct_running_mode"):
             direct.direct_running_mode = "multi_processing"

@@ -16,6 +16,7 @@ import schemas
 from connectors.avro import WriteAvroRecords
 from connectors.files import ReadInputFiles
 from connectors.kafka.commit import CommitAfterWrites, CommitWhenAcknowledged
+from connectors.kafka.known_ids import TopicKeys
 from connectors.kafka.settings import TopicUri, is_kafka_uri
 from connectors.kafka.sink import WriteToKafkaTopic
 from connectors.kafka.source import ReadFromKafkaTopic
@@ -50,6 +51,14 @@ def _write(records: beam.PCollection, job: NewswireOptions, dead_letters: bool) 
     return records | label >> WriteAvroRecords(path, schema, job.avro_codec, counter)
 
 
+def _known_ids(job: NewswireOptions) -> TopicKeys | None:
+    """Streaming dedup's memory across restarts: the keys already on a Kafka output topic."""
+    if not is_kafka_uri(job.output):
+        return None
+    topic = TopicUri.parse(job.output)
+    return TopicKeys(job.kafka_connection(topic.bootstrap_servers), topic.topic, job.dedup_ttl_hours * 3600)
+
+
 def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
     """Attach the whole job to ``pipeline``: read, process, write articles and dead letters."""
     job.require_io()
@@ -66,7 +75,8 @@ def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
         files = pipeline | "Read files" >> ReadInputFiles(job.input, job.dead_letter_max_bytes)
         raw_inputs, read_errors = files.good, [files.dead_letters]
     processed = raw_inputs | "Process" >> ProcessArticles(
-        job.ner_model, job.ner_batch_size, job.dead_letter_max_bytes
+        job.ner_model, job.ner_batch_size, job.dead_letter_max_bytes,
+        dedup_ttl_s=job.dedup_ttl_hours * 3600, known_ids=_known_ids(job),
     )
     dead_letters = [*read_errors, processed.dead_letters] | "All dead letters" >> beam.Flatten()
     articles_done = _write(processed.good, job, dead_letters=False)
@@ -74,7 +84,9 @@ def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
     if not is_kafka_uri(job.input):
         return
     if streaming:
-        acknowledged = (articles_done, dead_letters_done) | "Acknowledged" >> beam.Flatten()
+        acknowledged = (
+            articles_done, dead_letters_done, processed.duplicates
+        ) | "Acknowledged" >> beam.Flatten()
         acknowledged | "Commit offsets" >> CommitWhenAcknowledged(connection, job.kafka_group_id)
     else:
         kafka.spans | "Commit offsets" >> CommitAfterWrites(

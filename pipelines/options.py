@@ -64,6 +64,11 @@ class NewswireOptions(PipelineOptions):
             "Default: %(default)s.",
         )
         parser.add_argument(
+            "--dedup_ttl_hours", type=float, default=24.0,
+            help="Streaming: how long an article id is remembered to drop later copies. "
+            "Default: %(default)s.",
+        )
+        parser.add_argument(
             "--dead_letter_topic",
             help="With a Kafka --output: the topic for dead letters. Default: <output topic>.dead-letters.",
         )

@@ -6,6 +6,10 @@ Usage::
                                              max_raw_bytes=65536)
     processed.good            # PCollection[Article]: unique, with entities
     processed.dead_letters    # PCollection[DeadLetter] from every stage
+    processed.duplicates      # PCollection[Source] of the copies dropped
+
+An unbounded input is deduplicated with ``DeduplicateStream`` (first sighting wins, ids
+remembered for ``dedup_ttl_s``), a bounded one with ``DeduplicateArticles``.
 
 Sources and sinks are attached by the job (``pipelines.job``), so the same chain runs over
 files or Kafka, on any runner, and can be tested on in-memory inputs.
@@ -13,30 +17,48 @@ files or Kafka, on any runner, and can be tested on in-memory inputs.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import apache_beam as beam
 
-from pipelines.dedup import DeduplicateArticles
+from pipelines.dedup import DeduplicateArticles, DeduplicateStream, KnownIds
 from pipelines.enrich import EnrichWithEntities
 from pipelines.parse import ParseArticles, RawInput
-from pipelines.stage import StageOutput
 
-__all__ = ["ProcessArticles"]
+__all__ = ["ProcessArticles", "ProcessOutput"]
+
+
+class ProcessOutput(NamedTuple):
+    """Where every parsed record ends: an article, a dead letter, or a dropped duplicate."""
+
+    good: beam.PCollection
+    dead_letters: beam.PCollection
+    duplicates: beam.PCollection
 
 
 class ProcessArticles(beam.PTransform):
     """Parse, deduplicate and enrich raw inputs; dead letters of all stages in one output."""
 
-    def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
+    def __init__(
+        self,
+        model: str,
+        batch_size: int,
+        max_raw_bytes: int,
+        dedup_ttl_s: float = 24 * 3600,
+        known_ids: KnownIds | None = None,
+    ):
         super().__init__()
         self._parse = ParseArticles(max_raw_bytes)
         self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes)
+        self._stream_dedup = DeduplicateStream(dedup_ttl_s, known_ids)
 
-    def expand(self, raw_inputs: beam.PCollection[RawInput]) -> StageOutput:
+    def expand(self, raw_inputs: beam.PCollection[RawInput]) -> ProcessOutput:
         parsed = raw_inputs | "Parse" >> self._parse
-        unique = parsed.good | "Deduplicate" >> DeduplicateArticles()
-        enriched = unique | "Enrich" >> self._enrich
+        dedup = self._stream_dedup if not parsed.good.is_bounded else DeduplicateArticles()
+        deduplicated = parsed.good | "Deduplicate" >> dedup
+        enriched = deduplicated.unique | "Enrich" >> self._enrich
         dead_letters = (
             parsed.dead_letters,
             enriched.dead_letters,
         ) | "Merge dead letters" >> beam.Flatten()
-        return StageOutput(good=enriched.good, dead_letters=dead_letters)
+        return ProcessOutput(enriched.good, dead_letters, deduplicated.duplicates)

@@ -21,13 +21,13 @@ def article(headline: str, body: tuple[str, ...], uri: str, position: int = 0) -
 def dedup(articles: list[Article], expected_kept: list[tuple[str, str, int]]) -> int:
     """Run the stage, assert which (headline, uri, position) it keeps; return the duplicates count."""
     pipeline = TestPipeline()
-    kept = (
-        pipeline
-        | beam.Create(articles)
-        | DeduplicateArticles()
-        | beam.Map(lambda a: (a.headline, a.source.uri, a.source.position))
-    )
-    assert_that(kept, equal_to(expected_kept))
+    deduplicated = pipeline | beam.Create(articles) | DeduplicateArticles()
+    kept = deduplicated.unique | beam.Map(lambda a: (a.headline, a.source.uri, a.source.position))
+    assert_that(kept, equal_to(expected_kept), label="kept")
+    dropped = sorted((a.source for a in articles), key=Source.sort_key)
+    for k in expected_kept:
+        dropped.remove(next(s for s in dropped if (s.uri, s.position) == k[1:]))
+    assert_that(deduplicated.duplicates, equal_to(dropped), label="dropped sources")
     result = pipeline.run()
     result.wait_until_finish()
     return counters.summarize(result).duplicates_dropped

@@ -107,6 +107,20 @@ class _PlanPartitionsFn(beam.DoFn):
 _END_OFFSETS: dict[tuple[str, int], int] = {}
 
 
+class _EndlessOffsetTracker(OffsetRestrictionTracker):
+    """The offsets of a partition with no end: checkpointed by the runner, never cut in parts.
+
+    A fractional split of ``[position, sys.maxsize)`` would hand a worker a bogus range
+    starting near offset 2**62 (Prism asks for such splits when a read runs long).
+    """
+
+    def is_bounded(self) -> bool:
+        return False
+
+    def try_split(self, fraction_of_remainder: float):
+        return None if fraction_of_remainder > 0 else super().try_split(0)
+
+
 class _PartitionRestrictions(RestrictionProvider):
     """A partition's offset range; never pre-split (a partition is read in order)."""
 
@@ -114,7 +128,13 @@ class _PartitionRestrictions(RestrictionProvider):
         return OffsetRange(span.start, span.stop if span.stop is not None else _FOREVER)
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        if restriction.stop == _FOREVER:
+            return _EndlessOffsetTracker(restriction)
         return OffsetRestrictionTracker(restriction)
+
+    def truncate(self, span: PartitionSpan, restriction: OffsetRange) -> OffsetRange | None:
+        """On drain, an endless read stops where it is; a bounded one finishes."""
+        return None if restriction.stop == _FOREVER else restriction
 
     def split(self, span: PartitionSpan, restriction: OffsetRange) -> Iterator[OffsetRange]:
         yield restriction
