@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 import apache_beam as beam
 import spacy
 from apache_beam import typehints
+from apache_beam.utils.windowed_value import WindowedValue
 from spacy.language import Language
 
 from pipelines import counters
@@ -82,32 +83,69 @@ def find_entities(nlp: Language, articles: Sequence[Article]) -> list[tuple[Enti
     return [tuple(entities) for entities in found]
 
 
-@typehints.with_input_types(Sequence[Article])
+@typehints.with_input_types(Article)
 @typehints.with_output_types(Article)
 class _FindEntitiesFn(beam.DoFn):
-    def __init__(self, model: str, max_raw_bytes: int):
+    """Buffer up to ``batch_size`` articles of a bundle, then run the model over all of them.
+
+    Batching here rather than with ``BatchElements`` keeps each article's own timestamp and
+    window: a batch emitted from a global window would carry the window's end as its
+    timestamp, which holds back watermark-driven stages downstream in streaming.
+    """
+
+    def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
         self._model = model
+        self._batch_size = batch_size
         self._max_raw_bytes = max_raw_bytes
         self._nlp: Language | None = None
 
     def setup(self) -> None:
         self._nlp = load_ner(self._model)
 
-    def process(self, batch: Sequence[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+    def start_bundle(self) -> None:
+        self._buffer: list[WindowedValue] = []
+
+    def process(
+        self, article: Article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam
+    ) -> Iterator[WindowedValue | beam.pvalue.TaggedOutput]:
+        self._buffer.append(WindowedValue(article, timestamp, [window]))
+        if len(self._buffer) >= self._batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue | beam.pvalue.TaggedOutput]:
+        yield from self._flush()
+
+    def _flush(self) -> Iterator[WindowedValue | beam.pvalue.TaggedOutput]:
+        buffered, self._buffer = self._buffer, []
+        for value, record in zip(buffered, self.enrich([v.value for v in buffered]), strict=True):
+            output = value.with_value(record)
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, output) if isinstance(record, DeadLetter) else output
+
+    def enrich(self, batch: Sequence[Article]) -> list[Article | DeadLetter]:
+        """Each article with its entities, or its dead letter if the model fails on it."""
+        if not batch:
+            return []
         try:
-            results = list(zip(batch, find_entities(self._nlp, batch), strict=True))
+            found: list = find_entities(self._nlp, batch)
         except Exception:  # noqa: BLE001 - find the article that fails; the others still go through
-            results = []
+            found = []
             for article in batch:
                 try:
-                    results.append((article, find_entities(self._nlp, [article])[0]))
+                    found.append(find_entities(self._nlp, [article])[0])
                 except Exception as error:  # noqa: BLE001 - that article is a dead letter
-                    yield beam.pvalue.TaggedOutput(DEAD_LETTERS, self._dead_letter(article, error))
+                    found.append(self._dead_letter(article, error))
         processed_at = datetime.datetime.now(datetime.UTC)
         label = model_label(self._nlp)
-        for article, entities in results:
+        records: list[Article | DeadLetter] = []
+        for article, entities in zip(batch, found, strict=True):
+            if isinstance(entities, DeadLetter):
+                records.append(entities)
+                continue
             counters.ENTITIES_FOUND.inc(len(entities))
-            yield dataclasses.replace(article, entities=entities, ner_model=label, processed_at=processed_at)
+            records.append(
+                dataclasses.replace(article, entities=entities, ner_model=label, processed_at=processed_at)
+            )
+        return records
 
     def _dead_letter(self, article: Article, error: Exception) -> DeadLetter:
         text = "\n\n".join(text for _, _, text in article.field_texts())
@@ -119,7 +157,7 @@ class _FindEntitiesFn(beam.DoFn):
 
 
 class EnrichWithEntities(beam.PTransform):
-    """Articles to articles with their named entities, ``batch_size`` articles per ``nlp.pipe``."""
+    """Articles to articles with their named entities, up to ``batch_size`` articles per ``nlp.pipe``."""
 
     def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
         super().__init__()
@@ -130,15 +168,9 @@ class EnrichWithEntities(beam.PTransform):
         self._max_raw_bytes = max_raw_bytes
 
     def expand(self, articles: beam.PCollection[Article]) -> StageOutput:
-        outputs = (
-            articles
-            | "Batch articles" >> beam.BatchElements(
-                min_batch_size=self._batch_size, max_batch_size=self._batch_size
-            )
-            | "Find entities" >> beam.ParDo(
-                _FindEntitiesFn(self._model, self._max_raw_bytes)
-            ).with_outputs(DEAD_LETTERS, main="articles")
-        )
+        outputs = articles | "Find entities" >> beam.ParDo(
+            _FindEntitiesFn(self._model, self._batch_size, self._max_raw_bytes)
+        ).with_outputs(DEAD_LETTERS, main="articles")
         return StageOutput(good=outputs.articles, dead_letters=outputs[DEAD_LETTERS])
 
     def display_data(self) -> dict:

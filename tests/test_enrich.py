@@ -14,7 +14,7 @@ from pipelines import enrich
 from pipelines.enrich import EnrichWithEntities, find_entities, load_ner, model_label
 from pipelines.options import DEFAULT_NER_MODEL
 from pipelines.parse import RawInput, parse_input
-from pipelines.records import Article, ArticleField, DeadLetterReason, Source, Stage
+from pipelines.records import Article, ArticleField, DeadLetter, DeadLetterReason, Source, Stage
 
 pytestmark = pytest.mark.spacy
 
@@ -95,11 +95,11 @@ class _FailsOnPoison:
 def test_an_article_the_model_fails_on_is_a_dead_letter_and_the_batch_survives(sample, monkeypatch):
     monkeypatch.setattr(enrich, "load_ner", lambda model: _FailsOnPoison())
     poison = dataclasses.replace(sample[1], body=("POISON paragraph.",))
-    fn = enrich._FindEntitiesFn("poison", max_raw_bytes=20)
+    fn = enrich._FindEntitiesFn("poison", batch_size=8, max_raw_bytes=20)
     fn.setup()
-    outputs = list(fn.process([sample[0], poison, sample[2]]))
+    outputs = fn.enrich([sample[0], poison, sample[2]])
     kept = [o for o in outputs if isinstance(o, Article)]
-    dead = [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
+    dead = [o for o in outputs if isinstance(o, DeadLetter)]
     assert [a.headline for a in kept] == [sample[0].headline, sample[2].headline]
     assert len(dead) == 1
     assert (dead[0].reason, dead[0].stage) == (DeadLetterReason.ENRICH_ERROR, Stage.ENRICH)
