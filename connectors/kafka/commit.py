@@ -26,6 +26,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from connectors.kafka.retry import with_retries
 from connectors.kafka.settings import KafkaConnection
 from connectors.kafka.source import PartitionSpan
 from pipelines.records import Source
@@ -34,7 +35,8 @@ __all__ = ["CommitAfterWrites", "CommitWhenAcknowledged", "PartitionProgress"]
 
 
 def _commit(consumer: KafkaConsumer, topic: str, partition: int, offset: int) -> None:
-    consumer.commit({TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)})
+    offsets = {TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)}
+    with_retries(lambda: consumer.commit(offsets), f"committing {topic}/{partition} at {offset}")
 
 
 def _group_consumer(connection: KafkaConnection, group_id: str) -> KafkaConsumer:
@@ -91,9 +93,9 @@ class _CommitAcknowledgedFn(beam.DoFn):
         progress = progress_state.read()
         if progress is None:
             tp = TopicPartition(source.topic, source.partition)
-            committed = self._consumer.committed(tp)
+            committed = with_retries(lambda: self._consumer.committed(tp), f"reading the offset of {tp}")
             if committed is None:
-                committed = self._consumer.beginning_offsets([tp])[tp]
+                committed = with_retries(lambda: self._consumer.beginning_offsets([tp])[tp], f"{tp} start")
             progress = PartitionProgress(committed)
         if progress.acknowledge(source):
             _commit(self._consumer, source.topic, source.partition, progress.committed)

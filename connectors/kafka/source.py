@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import sys
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -35,11 +36,15 @@ from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
+from connectors.kafka.retry import with_retries
 from connectors.kafka.settings import KafkaConnection, TopicUri
 from pipelines import counters
 from pipelines.parse import RawInput
 from pipelines.records import Source
+
+_LOG = logging.getLogger(__name__)
 
 __all__ = ["KafkaRead", "PartitionSpan", "ReadFromKafkaTopic", "plan_partitions"]
 
@@ -80,11 +85,11 @@ def plan_partitions(
         if not partitions:
             raise ValueError(f"Kafka topic {topic!r} does not exist at {connection.bootstrap_servers}")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        earliest = consumer.beginning_offsets(tps)
-        latest = consumer.end_offsets(tps)
+        earliest = with_retries(lambda: consumer.beginning_offsets(tps), f"start offsets of {topic}")
+        latest = with_retries(lambda: consumer.end_offsets(tps), f"end offsets of {topic}")
         spans = []
         for tp in tps:
-            committed = consumer.committed(tp)
+            committed = with_retries(lambda tp=tp: consumer.committed(tp), f"committed offset of {tp}")
             start = max(committed if committed is not None else earliest[tp], earliest[tp])
             spans.append(PartitionSpan(topic, tp.partition, start, latest[tp] if bounded else None))
         return spans
@@ -165,21 +170,28 @@ class _ReadPartitionFn(beam.DoFn):
         self._connection = connection
         self._uri = str(uri)
         self._consumers: dict[TopicPartition, KafkaConsumer] = {}
+        self._next_offsets: dict[TopicPartition, int] = {}
 
     def setup(self) -> None:
         self._consumers = {}
+        self._next_offsets: dict[TopicPartition, int] = {}
 
     def teardown(self) -> None:
-        for consumer in self._consumers.values():
+        consumers, self._consumers, self._next_offsets = self._consumers, {}, {}
+        for consumer in consumers.values():
             consumer.close()
 
     def _positioned(self, tp: TopicPartition, offset: int) -> KafkaConsumer:
+        """The partition's consumer, made to fetch from ``offset`` if it is not already there.
+
+        Where each consumer stands is tracked here rather than asked of the client, whose
+        ``position()`` goes to the broker and fails while the broker restarts.
+        """
         consumer = self._consumers.get(tp)
         if consumer is None:
             consumer = self._consumers[tp] = _consumer(self._connection, None)
             consumer.assign([tp])
-            consumer.seek(tp, offset)
-        elif consumer.position(tp) != offset:
+        if self._next_offsets.get(tp) != offset:
             consumer.seek(tp, offset)
         return consumer
 
@@ -195,12 +207,21 @@ class _ReadPartitionFn(beam.DoFn):
         claim (the runner split the range: the rest belongs to someone else).
         """
         tp = TopicPartition(span.topic, span.partition)
-        consumer = self._positioned(tp, tracker.current_restriction().start)
-        records = consumer.poll(timeout_ms=_POLL_TIMEOUT_MS, max_records=_MAX_RECORDS_PER_POLL).get(tp, [])
+        restriction = tracker.current_restriction()
+        consumer = self._positioned(tp, restriction.start)
+        try:
+            polled = consumer.poll(timeout_ms=_POLL_TIMEOUT_MS, max_records=_MAX_RECORDS_PER_POLL)
+            records = polled.get(tp, [])
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            _LOG.warning("polling %s failed (%s); will poll again", tp, error)
+            records = []
         values = []
-        span_start = tracker.current_restriction().start
+        span_start = restriction.start
         for record in records:
             if not tracker.try_claim(record.offset):
+                self._next_offsets.pop(tp, None)  # the consumer ran ahead of what was claimed
                 return values, record.offset, True
             counters.INPUTS_READ.inc()
             timestamp = Timestamp(micros=record.timestamp * 1000)
@@ -215,12 +236,18 @@ class _ReadPartitionFn(beam.DoFn):
                 beam.window.TimestampedValue(RawInput(source=source, data=record.value or b""), timestamp)
             )
             _advance(watermark, timestamp)
-        position = consumer.position(tp)
         end = consumer.highwater(tp)
         if end is not None:
             _END_OFFSETS[(span.topic, span.partition)] = end
-        if not records and (end is None or position >= end):
+        if not records:
             _advance(watermark, Timestamp.now())  # idle: nothing older can still arrive
+        self._next_offsets[tp] = span_start
+        if restriction.stop == _FOREVER:
+            return values, span_start, False
+        # Bounded: the fetch position also steps over offsets that hold no record (compaction,
+        # transaction markers), so reaching the planned end is seen even when its last offsets are gaps.
+        position = with_retries(lambda: consumer.position(tp), f"position in {tp}")
+        self._next_offsets[tp] = position
         return values, position, False
 
     def process(
