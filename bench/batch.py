@@ -29,7 +29,7 @@ from pipelines import cli
 from pipelines.enrich import load_ner
 from pipelines.options import DEFAULT_NER_MODEL
 
-__all__ = ["main"]
+__all__ = ["main", "pipeline_seconds"]
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -42,7 +42,8 @@ def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
     return time.perf_counter() - started
 
 
-def _pipeline_seconds(corpus: Path, output: Path, model: str, cores: int, batch_size: int) -> float:
+def pipeline_seconds(corpus: Path, output: Path, model: str, cores: int, batch_size: int = 32) -> float:
+    """Wall time of the batch job over ``corpus`` on the local runner with ``cores`` workers."""
     options = PipelineOptions([
         f"--input={corpus}", f"--output={output}", f"--ner_model={model}",
         f"--ner_batch_size={batch_size}", f"--runner={cli.LOCAL_RUNNER}",
@@ -75,7 +76,7 @@ def main(argv: Sequence[str]) -> int:
         spacy_s = _spacy_seconds(args.ner_model, texts, args.cores)
         print(f"spaCy nlp.pipe (n_process={args.cores}): {spacy_s:.2f} s, "
               f"{len(articles) / spacy_s:.1f} articles/s")
-        pipeline_s = _pipeline_seconds(corpus, Path(scratch) / "out", args.ner_model, args.cores,
+        pipeline_s = pipeline_seconds(corpus, Path(scratch) / "out", args.ner_model, args.cores,
                                        args.ner_batch_size)
         print(f"pipeline ({cli.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
               f"{len(articles) / pipeline_s:.1f} articles/s")

@@ -1,12 +1,15 @@
 """``newswire``: the console script.
 
     newswire run --input seeds/ --output out/ [Beam pipeline options...]
+    newswire run --streaming --input kafka://HOST:PORT/TOPIC --output kafka://HOST:PORT/TOPIC
     newswire bench [--articles 2000]
+    newswire bench --kafka [--rate 50 --seconds 60]
 
 ``run`` executes the job and prints a summary whose numbers must add up (records in =
 articles written + duplicates dropped + dead letters); it exits 1 when they do not. Without
-``--runner`` it runs on Beam's local FnApiRunner in one process per core: the plain
-``DirectRunner`` name first tries to start Prism, which it fetches from the network.
+``--runner`` a batch job runs on Beam's local FnApiRunner in one process per core (the plain
+``DirectRunner`` name first tries to start Prism, which it fetches from the network), and a
+``--streaming`` job on the Prism binary the set-up built.
 """
 
 from __future__ import annotations
@@ -126,13 +129,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run", add_help=False,
         help="Run the pipeline (newswire run --help lists its options and Beam's).",
     )
-    commands.add_parser("bench", add_help=False, help="Measure throughput against raw spaCy.")
+    commands.add_parser(
+        "bench", add_help=False,
+        help="Measure batch throughput against raw spaCy; with --kafka, streaming throughput and latency.",
+    )
     arguments, rest = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)
     if arguments.command == "bench":
-        from bench import batch
+        from bench import batch, kafka
 
+        if "--kafka" in rest:
+            return kafka.main([arg for arg in rest if arg != "--kafka"])
         return batch.main(rest)
     return _run(rest)
 

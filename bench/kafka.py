@@ -1,0 +1,161 @@
+"""``newswire bench --kafka``: the streaming job topic to topic on the local broker.
+
+Measured in one run, on the same machine and the same generated articles:
+
+* batch: the batch job over the articles as files (one worker process per core), for the
+  ratio;
+* streaming throughput: a backlog of ``--articles`` messages on a 2-partition topic, then
+  the streaming job started on it; the rate is taken between the first and the last output
+  record (so job start-up is excluded);
+* latency: a fresh job at rest, then ``--rate`` articles/s produced for ``--seconds``; each
+  output record's latency is its Kafka timestamp minus the timestamp of the message it came
+  from (carried in ``source.kafka_timestamp``), reported as p50/p95/p99.
+
+The last line printed is JSON with those figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import fastavro
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+import schemas
+from bench.batch import SEEDS, pipeline_seconds
+from bench.corpus import generate_articles, render_feed, sample_articles, write_corpus
+from pipelines.options import DEFAULT_NER_MODEL
+
+__all__ = ["main"]
+
+KAFKA_SH = Path(__file__).resolve().parents[1] / "deploy" / "local" / "kafka.sh"
+NEWSWIRE = Path(sys.executable).parent / "newswire"
+_SCHEMA = schemas.load(schemas.ARTICLE)
+
+
+def _create_topics(bootstrap: str, *names: str, partitions: int = 2) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(name, partitions, 1) for name in names])
+    admin.close()
+
+
+def _start_job(source: str, output: str, bootstrap: str, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(NEWSWIRE), "run", "--streaming", "--input", f"kafka://{bootstrap}/{source}",
+         "--output", f"kafka://{bootstrap}/{output}", "--kafka_group_id", source],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _stop_job(job: subprocess.Popen) -> None:
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(timeout=60)
+
+
+def _collect(bootstrap: str, topic: str, count: int, timeout_s: float) -> list[tuple[float, float]]:
+    """(output timestamp, input timestamp) in seconds of the first ``count`` output records."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    seen: list[tuple[float, float]] = []
+    deadline = time.monotonic() + timeout_s
+    while len(seen) < count and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            for record in records:
+                source = fastavro.schemaless_reader(io.BytesIO(record.value[10:]), _SCHEMA, _SCHEMA)["source"]
+                seen.append((record.timestamp / 1000, source["kafka_timestamp"].timestamp()))
+    consumer.close()
+    if len(seen) < count:
+        raise RuntimeError(f"only {len(seen)} of {count} records arrived on {topic} in {timeout_s:.0f}s")
+    return seen
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newswire bench --kafka", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=1000, help="Backlog for throughput.")
+    parser.add_argument("--rate", type=float, default=50.0, help="Articles/s for latency.")
+    parser.add_argument("--seconds", type=float, default=60.0, help="How long to produce at --rate.")
+    parser.add_argument("--cores", type=int, default=os.cpu_count())
+    args = parser.parse_args(argv)
+
+    bootstrap = subprocess.run([str(KAFKA_SH), "start"], check=True, capture_output=True, text=True,
+                               timeout=300).stdout.strip()
+    samples = sample_articles(SEEDS)
+    backlog = list(generate_articles(samples, args.articles, seed=101))
+    paced = list(generate_articles(samples, int(args.rate * args.seconds), seed=202))
+    run = uuid.uuid4().hex[:8]
+    with tempfile.TemporaryDirectory(prefix="newswire-bench-kafka-") as scratch:
+        scratch_dir = Path(scratch)
+        write_corpus(backlog, scratch_dir / "corpus", 100)
+        batch_s = pipeline_seconds(scratch_dir / "corpus", scratch_dir / "out", DEFAULT_NER_MODEL, args.cores)
+        batch_rate = len(backlog) / batch_s
+        print(f"batch pipeline over the same {len(backlog)} articles as files: {batch_rate:.1f} articles/s")
+
+        source, output = f"bench-in-{run}", f"bench-out-{run}"
+        _create_topics(bootstrap, source, output, f"{output}.dead-letters")
+        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+        for article in backlog:
+            producer.send(source, render_feed(article).encode())
+        producer.flush()
+        job = _start_job(source, output, bootstrap, scratch_dir / "throughput.log")
+        try:
+            arrivals = sorted(out for out, _ in _collect(bootstrap, output, len(backlog), timeout_s=1800))
+        finally:
+            _stop_job(job)
+        stream_rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+        print(f"streaming throughput on a backlog of {len(backlog)}: {stream_rate:.1f} articles/s "
+              f"({stream_rate / batch_rate:.2f} of batch)")
+
+        source, output = f"bench-lat-in-{run}", f"bench-lat-out-{run}"
+        _create_topics(bootstrap, source, output, f"{output}.dead-letters")
+        job = _start_job(source, output, bootstrap, scratch_dir / "latency.log")
+        try:
+            warm = list(generate_articles(samples, 5, seed=303))
+            for article in warm:  # let the job start and load its model before the clock runs
+                producer.send(source, render_feed(article).encode())
+            producer.flush()
+            _collect(bootstrap, output, len(warm), timeout_s=300)
+            paced_from = time.time()
+            started = time.monotonic()
+            for i, article in enumerate(paced):
+                time.sleep(max(0.0, started + i / args.rate - time.monotonic()))
+                producer.send(source, render_feed(article).encode())
+            producer.flush()
+            pairs = _collect(bootstrap, output, len(warm) + len(paced), timeout_s=1800)
+        finally:
+            _stop_job(job)
+            producer.close()
+        latencies = sorted(out - produced for out, produced in pairs if produced >= paced_from - 0.001)
+        figures = {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95),
+                   "p99": _percentile(latencies, 99)}
+        print(f"latency at {args.rate:g} articles/s for {args.seconds:g} s ({len(paced)} articles): "
+              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items()))
+    print(json.dumps({
+        "articles": len(backlog),
+        "batch_articles_per_s": round(batch_rate, 2),
+        "streaming_articles_per_s": round(stream_rate, 2),
+        "streaming_to_batch": round(stream_rate / batch_rate, 3),
+        "rate_articles_per_s": args.rate,
+        "latency_p50_s": round(figures["p50"], 3),
+        "latency_p95_s": round(figures["p95"], 3),
+        "latency_p99_s": round(figures["p99"], 3),
+    }))
+    return 0
