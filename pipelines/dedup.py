@@ -14,8 +14,9 @@ collapses to one record.
 
 * Bounded: a group by id; the copy kept is the first by source (uri, partition, offset,
   position): the same copy on every run, whatever order the runner delivers them in.
-* Unbounded: the first copy to arrive is kept. Per id, keyed state remembers it for
-  ``ttl_s`` seconds of processing time (a real-time timer clears it), so state stays
+* Unbounded: the first copy to arrive is kept. Per id, keyed state remembers it until the
+  watermark passes its timestamp plus ``ttl_s`` (an event-time timer clears it; the Kafka
+  source's watermark follows record timestamps and the clock when idle), so state stays
   bounded; ids already written before a restart come from ``known_ids`` (the output
   topic's keys, ``connectors.kafka.known_ids``).
 """
@@ -30,7 +31,7 @@ from apache_beam import typehints
 from apache_beam.coders import BooleanCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import Duration
 
 from pipelines import counters
 from pipelines.records import Article
@@ -88,7 +89,10 @@ class DeduplicateArticles(beam.PTransform):
 @typehints.with_output_types(Article)
 class _KeepFirstSightingFn(beam.DoFn):
     SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
-    FORGET = TimerSpec("forget", TimeDomain.REAL_TIME)
+    # An event-time timer: a processing-time timer would hold the stage's output watermark at
+    # the element's timestamp until it fires, a whole TTL later, stalling every window
+    # downstream (the streaming file sink's among them).
+    FORGET = TimerSpec("forget", TimeDomain.WATERMARK)
 
     def __init__(self, ttl_s: float, known_ids: KnownIds | None):
         self._ttl = Duration(seconds=ttl_s)
@@ -100,6 +104,7 @@ class _KeepFirstSightingFn(beam.DoFn):
     def process(
         self,
         keyed: tuple[str, Article],
+        timestamp=beam.DoFn.TimestampParam,
         seen=beam.DoFn.StateParam(SEEN),
         forget=beam.DoFn.TimerParam(FORGET),
     ) -> Iterator[Article | beam.pvalue.TaggedOutput]:
@@ -109,7 +114,7 @@ class _KeepFirstSightingFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DUPLICATES, article.source)
             return
         seen.write(True)
-        forget.set(Timestamp.now() + self._ttl)
+        forget.set(timestamp + self._ttl)
         yield article
 
     @on_timer(FORGET)

@@ -13,7 +13,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 
 import schemas
-from connectors.avro import WriteAvroRecords
+from connectors.avro import WriteAvroRecords, WriteWindowedAvroRecords
 from connectors.files import ReadInputFiles
 from connectors.kafka.commit import CommitAfterWrites, CommitWhenAcknowledged
 from connectors.kafka.known_ids import TopicKeys
@@ -48,6 +48,10 @@ def _write(records: beam.PCollection, job: NewswireOptions, dead_letters: bool) 
         )
     prefix = DEAD_LETTERS_PREFIX if dead_letters else ARTICLES_PREFIX
     path = FileSystems.join(job.output, prefix)
+    if not records.is_bounded:
+        return records | label >> WriteWindowedAvroRecords(
+            path, schema, job.avro_codec, counter, job.file_window_seconds
+        )
     return records | label >> WriteAvroRecords(path, schema, job.avro_codec, counter)
 
 

@@ -64,6 +64,11 @@ class NewswireOptions(PipelineOptions):
             "Default: %(default)s.",
         )
         parser.add_argument(
+            "--file_window_seconds", type=float, default=60.0,
+            help="Streaming to files: one Avro file per this many seconds of arrival time. "
+            "Default: %(default)s.",
+        )
+        parser.add_argument(
             "--dedup_ttl_hours", type=float, default=24.0,
             help="Streaming: how long an article id is remembered to drop later copies. "
             "Default: %(default)s.",

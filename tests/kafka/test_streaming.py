@@ -20,6 +20,7 @@ import pytest
 
 import schemas
 from bench.corpus import generate_articles, render_feed, sample_articles
+from tests import avro_files
 from tests.conftest import ROOT
 from tests.kafka.conftest import KAFKA_SH
 
@@ -32,9 +33,11 @@ ARTICLES = list(generate_articles(sample_articles(ROOT / "seeds"), 30, seed=11))
 class StreamingJob:
     """``newswire run --streaming`` in its own process group, so a kill takes Prism with it."""
 
-    def __init__(self, topics, source: str, output: str, logs: Path):
+    def __init__(self, topics, source: str, output: str, logs: Path, *extra: str):
+        """``output`` is a topic name, or a folder path for Avro files."""
+        output_arg = output if output.startswith("/") else topics.uri(output)
         self._args = [str(NEWSWIRE), "run", "--streaming", "--input", topics.uri(source),
-                      "--output", topics.uri(output), "--kafka_group_id", source]
+                      "--output", output_arg, "--kafka_group_id", source, *extra]
         self._logs = logs
         self._process: subprocess.Popen | None = None
 
@@ -143,3 +146,26 @@ def test_broker_restart_mid_stream_loses_nothing_and_duplicates_nothing(topics, 
     wait_for(topics, output, len(ARTICLES), job)
     time.sleep(5)
     assert_each_article_once(topics, output, ARTICLES)
+
+
+def test_streaming_to_files_writes_one_file_per_window_and_commits_after_it(topics, tmp_path):
+    source = topics.create(partitions=2)
+    out = tmp_path / "out"
+    job = StreamingJob(topics, source, str(out), tmp_path, "--file_window_seconds=3")
+    job.start()
+    try:
+        produce_slowly(topics, source, ARTICLES[:8])
+        topics.produce(source, [b""])
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if sum(topics.committed(source, group=source).values()) == 9:
+                break
+            time.sleep(1)
+        else:
+            pytest.fail(f"offsets not committed: {topics.committed(source, group=source)}\n{job.log_tail()}")
+    finally:
+        job.kill()
+    records = avro_files.read_apache_avro(out, "articles")
+    assert sorted(r["id"] for r in records) == sorted(a.id for a in ARTICLES[:8])
+    assert [r["reason"] for r in avro_files.read_fastavro(out, "dead-letters")] == ["EMPTY_INPUT"]
+    assert not list(out.glob(".*.tmp"))  # every window file was renamed into place
