@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,6 +66,8 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
             prism.prism_location = str(Path(sys.executable).parent / "prism")
         if not _given(argv, "--prism_log_level"):
             prism.prism_log_level = "warn"
+        if not _given(argv, "--ner_processes"):
+            options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
     elif standard.runner is None:
         standard.runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)

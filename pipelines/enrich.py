@@ -15,10 +15,13 @@ whole batches of texts, since ``nlp.pipe`` over a batch is much faster than text
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime
 import functools
 import logging
+import math
+import multiprocessing
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
@@ -31,7 +34,7 @@ from pipelines import counters
 from pipelines.records import Article, DeadLetter, DeadLetterReason, Entity, Stage
 from pipelines.stage import DEAD_LETTERS, StageOutput
 
-__all__ = ["EnrichWithEntities", "find_entities", "load_ner", "model_label"]
+__all__ = ["EnrichWithEntities", "NerPool", "entity_spans", "find_entities", "load_ner", "model_label"]
 
 _LOG = logging.getLogger(__name__)
 # Components that set ``doc.ents``; everything else is only run if one of these listens to it.
@@ -67,19 +70,65 @@ def model_label(nlp: Language) -> str:
     return f"{nlp.meta['lang']}_{nlp.meta['name']}=={nlp.meta['version']}"
 
 
-def find_entities(nlp: Language, articles: Sequence[Article]) -> list[tuple[Entity, ...]]:
-    """The entities of each article, by one ``nlp.pipe`` over all their fields at once."""
+# (text, label, start, end) of one entity: what crosses a process boundary.
+SpanTuple = tuple[str, str, int, int]
+
+
+def entity_spans(nlp: Language, texts: Sequence[str]) -> list[list[SpanTuple]]:
+    """The entities of each text, by one ``nlp.pipe`` over all of them."""
+    return [[(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents] for doc in nlp.pipe(texts)]
+
+
+def _spans_in_worker(model: str, texts: Sequence[str]) -> list[list[SpanTuple]]:
+    return entity_spans(load_ner(model), texts)
+
+
+class NerPool:
+    """NER spread over worker processes, each loading the model once.
+
+    For runners that give a job one Python process (Prism runs a single SDK harness), so
+    that NER, which holds the GIL, can still use every core. Processes are spawned, not
+    forked: the SDK harness runs gRPC threads, which do not survive a fork.
+    """
+
+    def __init__(self, model: str, processes: int):
+        self._model = model
+        self._processes = processes
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn"), initializer=load_ner,
+            initargs=(model,),
+        )
+
+    def spans(self, texts: Sequence[str]) -> list[list[SpanTuple]]:
+        size = max(1, math.ceil(len(texts) / self._processes))
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        results = self._executor.map(_spans_in_worker, [self._model] * len(chunks), chunks)
+        return [spans for chunk in results for spans in chunk]
+
+    def close(self) -> None:
+        self._executor.shutdown()
+
+
+@functools.cache
+def ner_pool(model: str, processes: int) -> NerPool:
+    """One pool per process, shared by every DoFn instance in it."""
+    return NerPool(model, processes)
+
+
+def find_entities(
+    nlp: Language, articles: Sequence[Article], pool: NerPool | None = None
+) -> list[tuple[Entity, ...]]:
+    """The entities of each article, from one pass of the model over all their fields."""
     fields = [
         (i, field, index, text)
         for i, article in enumerate(articles)
         for field, index, text in article.field_texts()
     ]
+    texts = [text for _, _, _, text in fields]
+    spans = pool.spans(texts) if pool is not None else entity_spans(nlp, texts)
     found: list[list[Entity]] = [[] for _ in articles]
-    docs = nlp.pipe(text for _, _, _, text in fields)
-    for (i, field, index, _), doc in zip(fields, docs, strict=True):
-        found[i].extend(
-            Entity(ent.text, ent.label_, ent.start_char, ent.end_char, field, index) for ent in doc.ents
-        )
+    for (i, field, index, _), text_spans in zip(fields, spans, strict=True):
+        found[i].extend(Entity(*span, field, index) for span in text_spans)
     return [tuple(entities) for entities in found]
 
 
@@ -93,14 +142,18 @@ class _FindEntitiesFn(beam.DoFn):
     timestamp, which holds back watermark-driven stages downstream in streaming.
     """
 
-    def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
+    def __init__(self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1):
         self._model = model
         self._batch_size = batch_size
         self._max_raw_bytes = max_raw_bytes
+        self._processes = processes
         self._nlp: Language | None = None
+        self._pool: NerPool | None = None
 
     def setup(self) -> None:
         self._nlp = load_ner(self._model)
+        if self._processes > 1:
+            self._pool = ner_pool(self._model, self._processes)
 
     def start_bundle(self) -> None:
         self._buffer: list[WindowedValue] = []
@@ -126,12 +179,12 @@ class _FindEntitiesFn(beam.DoFn):
         if not batch:
             return []
         try:
-            found: list = find_entities(self._nlp, batch)
+            found: list = find_entities(self._nlp, batch, self._pool)
         except Exception:  # noqa: BLE001 - find the article that fails; the others still go through
             found = []
             for article in batch:
                 try:
-                    found.append(find_entities(self._nlp, [article])[0])
+                    found.append(find_entities(self._nlp, [article], self._pool)[0])
                 except Exception as error:  # noqa: BLE001 - that article is a dead letter
                     found.append(self._dead_letter(article, error))
         processed_at = datetime.datetime.now(datetime.UTC)
@@ -159,19 +212,22 @@ class _FindEntitiesFn(beam.DoFn):
 class EnrichWithEntities(beam.PTransform):
     """Articles to articles with their named entities, up to ``batch_size`` articles per ``nlp.pipe``."""
 
-    def __init__(self, model: str, batch_size: int, max_raw_bytes: int):
+    def __init__(self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1):
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if processes < 1:
+            raise ValueError(f"processes must be >= 1, got {processes}")
         self._model = model
         self._batch_size = batch_size
         self._max_raw_bytes = max_raw_bytes
+        self._processes = processes
 
     def expand(self, articles: beam.PCollection[Article]) -> StageOutput:
         outputs = articles | "Find entities" >> beam.ParDo(
-            _FindEntitiesFn(self._model, self._batch_size, self._max_raw_bytes)
+            _FindEntitiesFn(self._model, self._batch_size, self._max_raw_bytes, self._processes)
         ).with_outputs(DEAD_LETTERS, main="articles")
         return StageOutput(good=outputs.articles, dead_letters=outputs[DEAD_LETTERS])
 
     def display_data(self) -> dict:
-        return {"model": self._model, "batch_size": self._batch_size}
+        return {"model": self._model, "batch_size": self._batch_size, "processes": self._processes}

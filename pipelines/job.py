@@ -80,7 +80,7 @@ def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
         raw_inputs, read_errors = files.good, [files.dead_letters]
     processed = raw_inputs | "Process" >> ProcessArticles(
         job.ner_model, job.ner_batch_size, job.dead_letter_max_bytes,
-        dedup_ttl_s=job.dedup_ttl_hours * 3600, known_ids=_known_ids(job),
+        dedup_ttl_s=job.dedup_ttl_hours * 3600, known_ids=_known_ids(job), ner_processes=job.ner_processes,
     )
     dead_letters = [*read_errors, processed.dead_letters] | "All dead letters" >> beam.Flatten()
     articles_done = _write(processed.good, job, dead_letters=False)

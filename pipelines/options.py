@@ -54,6 +54,12 @@ class NewswireOptions(PipelineOptions):
             help="Articles per nlp.pipe call. Default: %(default)s.",
         )
         parser.add_argument(
+            "--ner_processes", type=int, default=1,
+            help="Processes each worker spreads NER over. Default: 1; a --streaming job on the "
+            "local Prism runner, whose one Python worker would otherwise use one core, defaults "
+            "to one per core.",
+        )
+        parser.add_argument(
             "--avro_codec", default="deflate",
             help="Avro block codec: null, deflate, snappy, bzip2, xz (zstandard where its "
             "library is installed). Default: %(default)s.",

@@ -46,10 +46,11 @@ class ProcessArticles(beam.PTransform):
         max_raw_bytes: int,
         dedup_ttl_s: float = 24 * 3600,
         known_ids: KnownIds | None = None,
+        ner_processes: int = 1,
     ):
         super().__init__()
         self._parse = ParseArticles(max_raw_bytes)
-        self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes)
+        self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes, ner_processes)
         self._stream_dedup = DeduplicateStream(dedup_ttl_s, known_ids)
 
     def expand(self, raw_inputs: beam.PCollection[RawInput]) -> ProcessOutput:

@@ -11,7 +11,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines import enrich
-from pipelines.enrich import EnrichWithEntities, find_entities, load_ner, model_label
+from pipelines.enrich import EnrichWithEntities, NerPool, find_entities, load_ner, model_label
 from pipelines.options import DEFAULT_NER_MODEL
 from pipelines.parse import RawInput, parse_input
 from pipelines.records import Article, ArticleField, DeadLetter, DeadLetterReason, Source, Stage
@@ -105,3 +105,12 @@ def test_an_article_the_model_fails_on_is_a_dead_letter_and_the_batch_survives(s
     assert (dead[0].reason, dead[0].stage) == (DeadLetterReason.ENRICH_ERROR, Stage.ENRICH)
     assert "RuntimeError: model crashed" in dead[0].message
     assert dead[0].raw == poison.headline.encode()[:20] and dead[0].source == poison.source
+
+
+def test_a_process_pool_finds_the_same_entities(sample):
+    nlp = load_ner(DEFAULT_NER_MODEL)
+    pool = NerPool(DEFAULT_NER_MODEL, processes=2)
+    try:
+        assert find_entities(nlp, sample, pool) == find_entities(nlp, sample)
+    finally:
+        pool.close()
