@@ -2,7 +2,7 @@
 # when .venv is already up to date).
 VENV := .venv
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-kafka clean
 
 setup:
 	scripts/bootstrap.sh
@@ -19,6 +19,10 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/newswire bench
+
+# Streaming throughput and latency against the local broker (deploy/local/kafka.sh).
+bench-kafka: setup
+	$(VENV)/bin/newswire bench --kafka
 
 clean:
 	rm -rf out/ .pytest_cache/
