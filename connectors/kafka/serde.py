@@ -59,38 +59,37 @@ def _read_datum(schema: dict[str, Any], payload: bytes) -> dict[str, Any]:
         raise AvroFramingError(f"not a {schema['name']} datum: {error}") from error
 
 
-class SingleObjectFraming:
+class _HeaderFraming:
+    """A fixed header, then the Avro binary datum of one schema."""
+
+    def __init__(self, schema: dict[str, Any], header: bytes, header_name: str):
+        self._schema = schema
+        self._header = header
+        self._header_name = header_name
+
+    def encode(self, record: dict[str, Any]) -> bytes:
+        return self._header + _datum(self._schema, record)
+
+    def decode(self, value: bytes) -> dict[str, Any]:
+        if not value.startswith(self._header):
+            raise AvroFramingError(
+                f"value does not start with the {self._header_name} ({self._header.hex()}): "
+                f"{value[: len(self._header)].hex()}"
+            )
+        return _read_datum(self._schema, value[len(self._header) :])
+
+
+class SingleObjectFraming(_HeaderFraming):
     """Avro single-object encoding for one schema."""
 
     def __init__(self, schema: dict[str, Any]):
-        self._schema = schema
-        self._header = SINGLE_OBJECT_MAGIC + fingerprint(schema)
-
-    def encode(self, record: dict[str, Any]) -> bytes:
-        return self._header + _datum(self._schema, record)
-
-    def decode(self, value: bytes) -> dict[str, Any]:
-        if not value.startswith(self._header):
-            raise AvroFramingError(
-                f"value does not start with the single-object header of {self._schema['name']} "
-                f"({self._header.hex()}): {value[:10].hex()}"
-            )
-        return _read_datum(self._schema, value[len(self._header) :])
+        super().__init__(
+            schema, SINGLE_OBJECT_MAGIC + fingerprint(schema), f"single-object header of {schema['name']}"
+        )
 
 
-class ConfluentFraming:
+class ConfluentFraming(_HeaderFraming):
     """The Confluent wire format for one schema under a registry-assigned id."""
 
     def __init__(self, schema: dict[str, Any], schema_id: int):
-        self._schema = schema
-        self._header = _CONFLUENT_MAGIC + struct.pack(">I", schema_id)
-
-    def encode(self, record: dict[str, Any]) -> bytes:
-        return self._header + _datum(self._schema, record)
-
-    def decode(self, value: bytes) -> dict[str, Any]:
-        if not value.startswith(self._header):
-            raise AvroFramingError(
-                f"value does not start with the Confluent header {self._header.hex()}: {value[:5].hex()}"
-            )
-        return _read_datum(self._schema, value[len(self._header) :])
+        super().__init__(schema, _CONFLUENT_MAGIC + struct.pack(">I", schema_id), "Confluent header")
