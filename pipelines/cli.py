@@ -119,7 +119,11 @@ def _run(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"newswire: {error}", file=sys.stderr)
         return 2
-    summary = run_job(options)
+    try:
+        summary = run_job(options)
+    except KeyboardInterrupt:  # how a --streaming job is stopped from a terminal
+        print("newswire: stopped", file=sys.stderr)
+        return 130
     print("\n".join(summary.lines()))
     print(f"output: {newswire.output}")
     return 0 if summary.balanced else 1
