@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import json
 import struct
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import avro.io
 import avro.schema
@@ -60,35 +57,11 @@ def test_confluent_wire_format():
         ConfluentFraming(schemas.load(schemas.ARTICLE), schema_id=7).decode(value)
 
 
-class _FakeRegistry(BaseHTTPRequestHandler):
-    """An in-memory stand-in for a schema registry's register call (unit test only)."""
-
-    subjects: dict = {}
-
-    def do_POST(self):
-        schema = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["schema"]
-        ids = self.subjects.setdefault(self.path, {})
-        body = json.dumps({"id": ids.setdefault(schema, 100 + len(ids))}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def test_register_schema_returns_the_same_id_for_the_same_schema():
-    server = HTTPServer(("127.0.0.1", 0), _FakeRegistry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        first = register_schema(url, "articles-value", schemas.ARTICLE)
-        assert register_schema(url, "articles-value", schemas.ARTICLE) == first == 100
-        assert register_schema(url, "articles-value", schemas.DEAD_LETTER) == 101
-        assert "/subjects/articles-value/versions" in _FakeRegistry.subjects
-    finally:
-        server.shutdown()
+def test_register_schema_returns_the_same_id_for_the_same_schema(fake_registry):
+    first = register_schema(fake_registry.url, "articles-value", schemas.ARTICLE)
+    assert register_schema(fake_registry.url, "articles-value", schemas.ARTICLE) == first == 100
+    assert register_schema(fake_registry.url, "articles-value", schemas.DEAD_LETTER) == 101
+    assert "/subjects/articles-value/versions" in fake_registry.subjects
 
 
 def test_unreachable_registry_is_a_clear_error():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,18 @@ def test_files_to_topic_and_topic_to_files(topics, tmp_path):
     records = avro_files.read_fastavro(out, "articles")
     expected_ids = sorted(g["id"] for g in golden.load(SEED.name))
     assert sorted(golden.golden_view(r)["id"] for r in records) == expected_ids
+
+
+def test_confluent_wire_format_with_a_schema_registry(topics, fake_registry):
+    source, output = topics.create(), topics.create(prefix="articles")
+    topics.produce(source, [SEED.read_bytes()])
+    newswire("--input", topics.uri(source), "--output", topics.uri(output), "--kafka_group_id", source,
+             "--schema_registry_url", fake_registry.url)
+    assert set(fake_registry.subjects) == {
+        f"/subjects/{output}-value/versions", f"/subjects/{output}.dead-letters-value/versions"
+    }
+    schema = schemas.load(schemas.ARTICLE)
+    values = [m.value() for m in topics.read_all(output)]
+    assert len(values) == 4 and {v[:5] for v in values} == {b"\x00" + struct.pack(">I", 100)}
+    headlines = {fastavro.schemaless_reader(io.BytesIO(v[5:]), schema, schema)["headline"] for v in values}
+    assert headlines == {g["headline"] for g in golden.load(SEED.name)}
