@@ -40,6 +40,7 @@ def standalone_json(name: str) -> str:
     """The record's schema as one JSON document, shared named types inlined where first used.
 
     For readers that cannot resolve ``.avsc`` files by name: a schema registry, other
-    languages' Avro libraries.
+    languages' Avro libraries. Keys are sorted so that every process sends a registry the
+    same text (fastavro's key order varies between processes).
     """
-    return json.dumps(_without_fastavro_keys(load(name)))
+    return json.dumps(_without_fastavro_keys(load(name)), sort_keys=True)
