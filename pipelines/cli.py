@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,9 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
     DirectOptions,
+    FlinkRunnerOptions,
     PipelineOptions,
+    PortableOptions,
     PrismRunnerOptions,
     StandardOptions,
 )
@@ -38,6 +41,7 @@ __all__ = ["LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options",
 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
+FLINK_JOB_SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "flink" / "job-server.sh"
 
 
 def _drop_worker_noise(record: logging.LogRecord) -> bool:
@@ -68,6 +72,8 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
             prism.prism_log_level = "warn"
         if not _given(argv, "--ner_processes"):
             options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
+    elif standard.runner == "FlinkRunner":
+        _flink_defaults(options, argv)
     elif standard.runner is None:
         standard.runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)
@@ -76,6 +82,24 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
         if not _given(argv, "--direct_num_workers"):
             direct.direct_num_workers = 0
     return options
+
+
+def _flink_defaults(options: PipelineOptions, argv: Sequence[str]) -> None:
+    """Defaults that run Flink on this machine with no download and no Docker.
+
+    The job server comes from deploy/flink/job-server.sh (assembled from Maven Central), the
+    cluster is Flink's embedded one, and the Python workers run in this process (LOOPBACK).
+    """
+    flink = options.view_as(FlinkRunnerOptions)
+    if not flink.flink_job_server_jar:
+        flink.flink_job_server_jar = subprocess.run(
+            [str(FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+    if not _given(argv, "--flink_master"):
+        flink.flink_master = "[local]"
+    portable = options.view_as(PortableOptions)
+    if not portable.environment_type:
+        portable.environment_type = "LOOPBACK"
 
 
 def run_job(options: PipelineOptions) -> counters.RunSummary:
