@@ -114,10 +114,11 @@ def test_records_stream_through_and_bad_messages_are_dead_letters(topics, job_fa
     assert reasons == ["EMPTY_INPUT", "NO_BODY"]
     time.sleep(3)
     assert_each_article_once(topics, output, ARTICLES[:10])
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 150
     while sum(topics.committed(source, group=source).values()) < 15 and time.monotonic() < deadline:
         time.sleep(1)
-    assert sum(topics.committed(source, group=source).values()) == 15  # every message acknowledged
+    committed = topics.committed(source, group=source)
+    assert sum(committed.values()) == 15, f"{committed}\n{job.log_tail()}"  # every message acknowledged
 
 
 def test_killed_and_restarted_job_writes_every_article_once(topics, job_factory):
