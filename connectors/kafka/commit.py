@@ -28,7 +28,7 @@ from kafka.structs import OffsetAndMetadata
 
 from connectors.kafka.retry import with_retries
 from connectors.kafka.settings import KafkaConnection
-from connectors.kafka.source import PartitionSpan
+from connectors.kafka.source import PartitionSpan, group_consumer, group_start
 from pipelines.records import Source
 
 __all__ = ["CommitAfterWrites", "CommitWhenAcknowledged", "PartitionProgress"]
@@ -37,10 +37,6 @@ __all__ = ["CommitAfterWrites", "CommitWhenAcknowledged", "PartitionProgress"]
 def _commit(consumer: KafkaConsumer, topic: str, partition: int, offset: int) -> None:
     offsets = {TopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)}
     with_retries(lambda: consumer.commit(offsets), f"committing {topic}/{partition} at {offset}")
-
-
-def _group_consumer(connection: KafkaConnection, group_id: str) -> KafkaConsumer:
-    return KafkaConsumer(**connection.client_config(), group_id=group_id, enable_auto_commit=False)
 
 
 class PartitionProgress:
@@ -81,7 +77,7 @@ class _CommitAcknowledgedFn(beam.DoFn):
         self._group_id = group_id
 
     def setup(self) -> None:
-        self._consumer = _group_consumer(self._connection, self._group_id)
+        self._consumer = group_consumer(self._connection, self._group_id)
 
     def teardown(self) -> None:
         self._consumer.close()
@@ -93,10 +89,7 @@ class _CommitAcknowledgedFn(beam.DoFn):
         progress = progress_state.read()
         if progress is None:
             tp = TopicPartition(source.topic, source.partition)
-            committed = with_retries(lambda: self._consumer.committed(tp), f"reading the offset of {tp}")
-            if committed is None:
-                committed = with_retries(lambda: self._consumer.beginning_offsets([tp])[tp], f"{tp} start")
-            progress = PartitionProgress(committed)
+            progress = PartitionProgress(group_start(self._consumer, tp))
         if progress.acknowledge(source):
             _commit(self._consumer, source.topic, source.partition, progress.committed)
             yield f"{source.topic}/{source.partition}", progress.committed
@@ -126,7 +119,7 @@ class _CommitSpanEndsFn(beam.DoFn):
         self._group_id = group_id
 
     def process(self, span: PartitionSpan, sinks_done: Iterable[int]) -> Iterator[tuple[str, int]]:
-        consumer = _group_consumer(self._connection, self._group_id)
+        consumer = group_consumer(self._connection, self._group_id)
         try:
             _commit(consumer, span.topic, span.partition, span.stop)
         finally:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from connectors.kafka.settings import KafkaConnection
+from connectors.kafka.source import group_consumer
 
 __all__ = ["TopicKeys"]
 
@@ -30,7 +31,7 @@ class TopicKeys:
     window_s: float
 
     def load(self) -> frozenset[str]:
-        consumer = KafkaConsumer(**self.connection.client_config(), enable_auto_commit=False)
+        consumer = group_consumer(self.connection, None)
         try:
             partitions = consumer.partitions_for_topic(self.topic) or set()
             tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]

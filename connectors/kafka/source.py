@@ -46,7 +46,14 @@ from pipelines.records import Source
 
 _LOG = logging.getLogger(__name__)
 
-__all__ = ["KafkaRead", "PartitionSpan", "ReadFromKafkaTopic", "plan_partitions"]
+__all__ = [
+    "KafkaRead",
+    "PartitionSpan",
+    "ReadFromKafkaTopic",
+    "group_consumer",
+    "group_start",
+    "plan_partitions",
+]
 
 _FOREVER = sys.maxsize
 _POLL_TIMEOUT_MS = 200
@@ -65,7 +72,8 @@ class PartitionSpan:
     stop: int | None
 
 
-def _consumer(connection: KafkaConnection, group_id: str | None) -> KafkaConsumer:
+def group_consumer(connection: KafkaConnection, group_id: str | None) -> KafkaConsumer:
+    """A consumer that never commits by itself (the pipeline commits after its sinks)."""
     return KafkaConsumer(
         **connection.client_config(),
         group_id=group_id,
@@ -75,24 +83,32 @@ def _consumer(connection: KafkaConnection, group_id: str | None) -> KafkaConsume
     )
 
 
+def group_start(consumer: KafkaConsumer, tp: TopicPartition) -> int:
+    """Where the group resumes a partition: its committed offset, else the earliest one.
+
+    Also the earliest when retention has deleted the records at the committed offset. The
+    reader starts there and the committer counts from there, so the two must agree.
+    """
+    earliest = with_retries(lambda: consumer.beginning_offsets([tp])[tp], f"start offset of {tp}")
+    committed = with_retries(lambda: consumer.committed(tp), f"committed offset of {tp}")
+    return earliest if committed is None else max(committed, earliest)
+
+
 def plan_partitions(
     connection: KafkaConnection, topic: str, group_id: str, bounded: bool
 ) -> list[PartitionSpan]:
     """Every partition of ``topic``, from the group's committed offset (or the earliest)."""
-    consumer = _consumer(connection, group_id)
+    consumer = group_consumer(connection, group_id)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             raise ValueError(f"Kafka topic {topic!r} does not exist at {connection.bootstrap_servers}")
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        earliest = with_retries(lambda: consumer.beginning_offsets(tps), f"start offsets of {topic}")
         latest = with_retries(lambda: consumer.end_offsets(tps), f"end offsets of {topic}")
-        spans = []
-        for tp in tps:
-            committed = with_retries(lambda tp=tp: consumer.committed(tp), f"committed offset of {tp}")
-            start = max(committed if committed is not None else earliest[tp], earliest[tp])
-            spans.append(PartitionSpan(topic, tp.partition, start, latest[tp] if bounded else None))
-        return spans
+        return [
+            PartitionSpan(topic, tp.partition, group_start(consumer, tp), latest[tp] if bounded else None)
+            for tp in tps
+        ]
     finally:
         consumer.close()
 
@@ -189,7 +205,7 @@ class _ReadPartitionFn(beam.DoFn):
         """
         consumer = self._consumers.get(tp)
         if consumer is None:
-            consumer = self._consumers[tp] = _consumer(self._connection, None)
+            consumer = self._consumers[tp] = group_consumer(self._connection, None)
             consumer.assign([tp])
         if self._next_offsets.get(tp) != offset:
             consumer.seek(tp, offset)
