@@ -9,7 +9,7 @@ setup:
 
 # The main job: a batch run over seeds/ on the local runner, Avro files under out/.
 run: setup
-	$(VENV)/bin/newswire run --input seeds/ --output out/
+	$(VENV)/bin/newswire run --job_config config/jobs/seeds-to-avro.yaml --runner_config deploy/local/runner.yaml
 
 # Lint, then the tests. pytest exits 5 when it collected no test; like any non-zero exit,
 # that fails the target.

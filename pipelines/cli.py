@@ -2,6 +2,7 @@
 
     newswire run --input seeds/ --output out/ [Beam pipeline options...]
     newswire run --streaming --input kafka://HOST:PORT/TOPIC --output kafka://HOST:PORT/TOPIC
+    newswire run --job_config config/jobs/seeds-to-avro.yaml --runner_config deploy/flink/runner-embedded.yaml
     newswire bench [--articles 2000]
     newswire bench --kafka [--rate 50 --seconds 60]
 
@@ -9,7 +10,8 @@
 articles written + duplicates dropped + dead letters); it exits 1 when they do not. Without
 ``--runner`` a batch job runs on Beam's local FnApiRunner in one process per core (the plain
 ``DirectRunner`` name first tries to start Prism, which it fetches from the network), and a
-``--streaming`` job on the Prism binary the set-up built.
+``--streaming`` job on the Prism binary the set-up built. With Beam's ``--no_wait_until_finish``
+(and for a Dataflow ``--dry_run``) it returns once the runner has the job, without a summary.
 """
 
 from __future__ import annotations
@@ -30,17 +32,21 @@ from apache_beam.options.pipeline_options import (
     PortableOptions,
     PrismRunnerOptions,
     StandardOptions,
+    TestOptions,
 )
+from apache_beam.runners.runner import PipelineResult
 
 from connectors.files import matching_files
 from connectors.kafka.settings import TopicUri, is_kafka_uri
-from pipelines import counters, job
+from pipelines import config, counters, job
 from pipelines.options import NewswireOptions
 
-__all__ = ["LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options", "run_job"]
+__all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options", "run_job",
+           "submit"]
 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
+DATAFLOW_RUNNER = "DataflowRunner"
 FLINK_JOB_SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "flink" / "job-server.sh"
 
 
@@ -49,42 +55,42 @@ def _drop_worker_noise(record: logging.LogRecord) -> bool:
     return "No semi_persistent_directory found" not in record.getMessage()
 
 
-def _given(argv: Sequence[str], flag: str) -> bool:
-    return any(arg == flag or arg.startswith(flag + "=") for arg in argv)
-
-
 def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
-    """Options from the command line, with local defaults where the user named no runner.
+    """Options from the config files and the command line, with local defaults for what they leave unset.
 
-    Batch: the FnApiRunner on every core (``direct_num_workers=0``) in separate processes,
-    since NER is CPU-bound Python and threads would share one core. Streaming: Beam's Prism
-    runner, the local runner that really streams, from the binary the set-up built next to
-    this Python (``.venv/bin/prism``).
+    Without a runner, a batch job runs on the FnApiRunner and a streaming one on Prism. The
+    FnApiRunner uses every core (``direct_num_workers=0``) in separate processes, since NER is
+    CPU-bound Python and threads would share one core. Prism, the local runner that really
+    streams, runs from the binary the set-up built next to this Python (``.venv/bin/prism``),
+    and spreads NER over every core since it runs one Python worker. Raises ``ValueError``
+    for a config file that cannot be used.
     """
-    options = PipelineOptions(list(argv))
+    configured = config.split_config_flags(argv)
+    options = configured.pipeline_options()
+    explicit = configured.explicit()
     standard = options.view_as(StandardOptions)
-    if standard.runner is None and standard.streaming:
-        standard.runner = LOCAL_STREAMING_RUNNER
+    if standard.runner is None:
+        standard.runner = LOCAL_STREAMING_RUNNER if standard.streaming else LOCAL_RUNNER
+    if standard.runner == LOCAL_STREAMING_RUNNER:
         prism = options.view_as(PrismRunnerOptions)
         if not prism.prism_location:
             prism.prism_location = str(Path(sys.executable).parent / "prism")
-        if not _given(argv, "--prism_log_level"):
+        if "prism_log_level" not in explicit:
             prism.prism_log_level = "warn"
-        if not _given(argv, "--ner_processes"):
+        if "ner_processes" not in explicit:
             options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
-    elif standard.runner == "FlinkRunner":
-        _flink_defaults(options, argv)
-    elif standard.runner is None:
-        standard.runner = LOCAL_RUNNER
+    elif standard.runner == LOCAL_RUNNER:
         direct = options.view_as(DirectOptions)
-        if not _given(argv, "--direct_running_mode"):
+        if "direct_running_mode" not in explicit:
             direct.direct_running_mode = "multi_processing"
-        if not _given(argv, "--direct_num_workers"):
+        if "direct_num_workers" not in explicit:
             direct.direct_num_workers = 0
+    elif standard.runner == "FlinkRunner":
+        _flink_defaults(options, explicit)
     return options
 
 
-def _flink_defaults(options: PipelineOptions, argv: Sequence[str]) -> None:
+def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
     """Defaults that run Flink on this machine with no download and no Docker.
 
     The job server comes from deploy/flink/job-server.sh (assembled from Maven Central), the
@@ -95,29 +101,42 @@ def _flink_defaults(options: PipelineOptions, argv: Sequence[str]) -> None:
         flink.flink_job_server_jar = subprocess.run(
             [str(FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True
         ).stdout.strip()
-    if not _given(argv, "--flink_master"):
+    if "flink_master" not in explicit:
         flink.flink_master = "[local]"
     portable = options.view_as(PortableOptions)
     if not portable.environment_type:
         portable.environment_type = "LOOPBACK"
 
 
+def submit(options: PipelineOptions) -> PipelineResult:
+    """Build the job and hand it to the runner; returns as soon as the runner has it."""
+    pipeline = beam.Pipeline(options=options)
+    job.build(pipeline, options.view_as(NewswireOptions))
+    return pipeline.run()
+
+
 def run_job(options: PipelineOptions) -> counters.RunSummary:
     """Run the job to completion and return what its counters say."""
-    newswire = options.view_as(NewswireOptions)
-    pipeline = beam.Pipeline(options=options)
-    job.build(pipeline, newswire)
-    result = pipeline.run()
+    result = submit(options)
     result.wait_until_finish()
     return counters.summarize(result)
 
 
-def _check_io(newswire: NewswireOptions) -> None:
-    """Fail before building a pipeline when ``--input`` or ``--output`` cannot be right."""
+def _check_io(options: PipelineOptions) -> None:
+    """Fail before building a pipeline when ``--input`` or ``--output`` cannot be right.
+
+    A dry run only builds the job, so it does not look for input files (which may be on a
+    cloud filesystem that must not be reached).
+    """
+    newswire = options.view_as(NewswireOptions)
+    newswire.require_io()
     for value in (newswire.input, newswire.output):
         if is_kafka_uri(value):
             TopicUri.parse(value)
-    if not is_kafka_uri(newswire.input) and not matching_files(newswire.input):
+    dry_run = options.view_as(TestOptions).dry_run
+    if dry_run and options.view_as(StandardOptions).runner != DATAFLOW_RUNNER:
+        raise ValueError(f"--dry_run builds a job without submitting it on {DATAFLOW_RUNNER} only")
+    if not dry_run and not is_kafka_uri(newswire.input) and not matching_files(newswire.input):
         raise ValueError(f"no input files match {newswire.input!r}")
 
 
@@ -135,21 +154,25 @@ def _run(argv: Sequence[str]) -> int:
     if "-h" in argv or "--help" in argv:
         _print_run_help()
         return 0
-    options = pipeline_options(argv)
-    newswire = options.view_as(NewswireOptions)
     try:
-        newswire.require_io()
-        _check_io(newswire)
+        options = pipeline_options(argv)
+        _check_io(options)
     except ValueError as error:
         print(f"newswire: {error}", file=sys.stderr)
         return 2
+    runner = options.view_as(StandardOptions).runner
+    if options.view_as(TestOptions).dry_run or options.view_as(StandardOptions).no_wait_until_finish:
+        result = submit(options)
+        verb = "built (dry run, not submitted)" if options.view_as(TestOptions).dry_run else "submitted"
+        print(f"newswire: job {verb} on {runner}: {result.state}")
+        return 0
     try:
         summary = run_job(options)
     except KeyboardInterrupt:  # how a --streaming job is stopped from a terminal
         print("newswire: stopped", file=sys.stderr)
         return 130
     print("\n".join(summary.lines()))
-    print(f"output: {newswire.output}")
+    print(f"output: {options.view_as(NewswireOptions).output}")
     return 0 if summary.balanced else 1
 
 

@@ -8,5 +8,5 @@ tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 python3 -m venv "$tools"
 "$tools/bin/pip" install --quiet uv
-"$tools/bin/uv" pip compile pyproject.toml --extra test --generate-hashes --no-header --quiet \
+"$tools/bin/uv" pip compile pyproject.toml --extra test --extra dataflow --generate-hashes --no-header --quiet \
   --python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
