@@ -7,6 +7,7 @@ tried: every test runs with name resolution and connections off for anything but
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 
 import pytest
@@ -87,6 +88,20 @@ def container_images(job: apiclient.Job) -> set[str]:
 
 def test_the_cli_builds_the_dataflow_job_without_submitting_it(capsys):
     assert cli.main(["run", *BATCH_ARGS]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == "newswire: job built (dry run, not submitted) on DataflowRunner: DONE"
+
+
+def test_the_flex_template_launch_builds_the_streaming_job_and_returns(capsys):
+    """launch.py with parameters as metadata.json names them and the options the launcher adds."""
+    spec = importlib.util.spec_from_file_location("flex_launch", ROOT / "deploy" / "dataflow" / "launch.py")
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    parameters = ["--input=kafka://kafka.example.internal:9092/news-raw",
+                  "--output=kafka://kafka.example.internal:9092/news-articles", "--streaming=true"]
+    launcher = ["--runner=DataflowRunner", "--project=newswire-dry-run", "--region=europe-west1",
+                f"--temp_location=gs://{BUCKET}/temp", f"--sdk_container_image={IMAGE}", "--dry_run=True"]
+    assert launch.main([*parameters, *launcher]) == 0
     printed = capsys.readouterr().out.strip()
     assert printed == "newswire: job built (dry run, not submitted) on DataflowRunner: DONE"
 
