@@ -109,6 +109,8 @@ class NewswireOptions(PipelineOptions):
             ssl_cafile=self.kafka_ssl_cafile,
             ssl_certfile=self.kafka_ssl_certfile,
             ssl_keyfile=self.kafka_ssl_keyfile,
+            sasl_password_secret=self.kafka_sasl_password_secret,
+            ssl_password_secret=self.kafka_ssl_password_secret,
         )
 
 
@@ -121,4 +123,8 @@ _KAFKA_CLIENT_SETTINGS = {
     "ssl_cafile": "CA bundle to verify the brokers",
     "ssl_certfile": "client certificate",
     "ssl_keyfile": "client key; its password is read from NEWSWIRE_KAFKA_SSL_PASSWORD",
+    "sasl_password_secret": "Secret Manager secret version (projects/P/secrets/S/versions/V) holding the "
+    "SASL password, read on the workers when NEWSWIRE_KAFKA_SASL_PASSWORD is not set there (Dataflow)",
+    "ssl_password_secret": "Secret Manager secret version holding the client key's password, read on the "
+    "workers when NEWSWIRE_KAFKA_SSL_PASSWORD is not set there",
 }

@@ -2,14 +2,17 @@
 
 ``kafka://HOST:PORT[,HOST:PORT...]/TOPIC`` names a topic. Connection settings (security
 protocol, SASL mechanism and user, TLS files, consumer group) come from pipeline options;
-secrets (the SASL password, the TLS key password) come only from environment variables,
-read on the worker when a client is built: they are never pickled into the pipeline,
-shown in its display data, or passed on a command line.
+secrets (the SASL password, the TLS key password) come only from environment variables or,
+where workers cannot be given environment variables (Dataflow), from Google Secret Manager
+by the name of a secret version. Either way they are read on the worker when a client is
+built: they are never pickled into the pipeline, shown in its display data, or passed on a
+command line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from typing import Any
@@ -63,6 +66,8 @@ class KafkaConnection:
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    sasl_password_secret: str | None = None
+    ssl_password_secret: str | None = None
 
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients, secrets filled in from the environment."""
@@ -73,10 +78,31 @@ class KafkaConnection:
         if self.sasl_mechanism:
             config["sasl_mechanism"] = self.sasl_mechanism
             config["sasl_plain_username"] = self.sasl_username
-            config["sasl_plain_password"] = os.environ.get(SASL_PASSWORD_ENV)
+            config["sasl_plain_password"] = _secret(SASL_PASSWORD_ENV, self.sasl_password_secret)
         for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
             if getattr(self, name):
                 config[name] = getattr(self, name)
-        if os.environ.get(SSL_PASSWORD_ENV):
-            config["ssl_password"] = os.environ[SSL_PASSWORD_ENV]
+        ssl_password = _secret(SSL_PASSWORD_ENV, self.ssl_password_secret)
+        if ssl_password:
+            config["ssl_password"] = ssl_password
         return config
+
+
+def _secret(env: str, secret_version: str | None) -> str | None:
+    """A password from the worker's environment, else from Secret Manager when a version is named."""
+    if os.environ.get(env):
+        return os.environ[env]
+    return secret_manager_value(secret_version) if secret_version else None
+
+
+@functools.cache
+def secret_manager_value(secret_version: str) -> str:
+    """The payload of a Secret Manager secret version, read once per process with the worker's credentials."""
+    try:
+        from google.cloud import secretmanager
+    except ImportError as error:  # the dataflow extra is not installed
+        raise RuntimeError(
+            f"reading {secret_version} needs google-cloud-secret-manager (pip install 'newswire[dataflow]')"
+        ) from error
+    response = secretmanager.SecretManagerServiceClient().access_secret_version(name=secret_version)
+    return response.payload.data.decode("utf-8")
