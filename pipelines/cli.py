@@ -42,6 +42,7 @@ __all__ = ["LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options",
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
 FLINK_JOB_SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "flink" / "job-server.sh"
+FLINK_CHECKPOINT_INTERVAL_MS = 10_000
 
 
 def _drop_worker_noise(record: logging.LogRecord) -> bool:
@@ -59,7 +60,7 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
     Batch: the FnApiRunner on every core (``direct_num_workers=0``) in separate processes,
     since NER is CPU-bound Python and threads would share one core. Streaming: Beam's Prism
     runner, the local runner that really streams, from the binary the set-up built next to
-    this Python (``.venv/bin/prism``).
+    this Python (``.venv/bin/prism``). ``--runner FlinkRunner``: see ``_flink_defaults``.
     """
     options = PipelineOptions(list(argv))
     standard = options.view_as(StandardOptions)
@@ -70,10 +71,9 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
             prism.prism_location = str(Path(sys.executable).parent / "prism")
         if not _given(argv, "--prism_log_level"):
             prism.prism_log_level = "warn"
-        if not _given(argv, "--ner_processes"):
-            options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
+        _ner_on_every_core(options, argv)
     elif standard.runner == "FlinkRunner":
-        _flink_defaults(options, argv)
+        options = _flink_defaults(argv, standard.streaming)
     elif standard.runner is None:
         standard.runner = LOCAL_RUNNER
         direct = options.view_as(DirectOptions)
@@ -84,12 +84,34 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
     return options
 
 
-def _flink_defaults(options: PipelineOptions, argv: Sequence[str]) -> None:
-    """Defaults that run Flink on this machine with no download and no Docker.
+def _ner_on_every_core(options: PipelineOptions, argv: Sequence[str]) -> None:
+    """Spread NER over one process per core where a runner gives the job one Python process."""
+    if not _given(argv, "--ner_processes"):
+        options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
+
+
+def _flink_defaults(argv: Sequence[str], streaming: bool) -> PipelineOptions:
+    """Options that run Flink on this machine with no download and no Docker.
 
     The job server comes from deploy/flink/job-server.sh (assembled from Maven Central), the
     cluster is Flink's embedded one, and the Python workers run in this process (LOOPBACK).
+    LOOPBACK runs every SDK worker as a thread of this one process, so NER is spread over
+    one process per core, as on Prism. Parallelism stays Flink's default, which for the
+    embedded cluster is one slot per core.
+
+    A streaming job checkpoints every ``FLINK_CHECKPOINT_INTERVAL_MS`` unless
+    ``--checkpointing_interval`` says otherwise. Without checkpoints Flink does not restart a
+    failed job, and a job restarted from none re-reads from the committed offsets; with
+    them, a failed task resumes from the last checkpoint (the reader's positions, the dedup
+    and commit state), so little is read twice. Ten seconds keeps that replay short while a
+    checkpoint of this job costs well under a second here. The option is the job server's
+    own (Python does not know it), so the default is passed as an override, which Beam sends
+    along once the job server has described its options.
     """
+    runner_defaults = {}
+    if streaming and not _given(argv, "--checkpointing_interval"):
+        runner_defaults["checkpointing_interval"] = FLINK_CHECKPOINT_INTERVAL_MS
+    options = PipelineOptions(list(argv), **runner_defaults)
     flink = options.view_as(FlinkRunnerOptions)
     if not flink.flink_job_server_jar:
         flink.flink_job_server_jar = subprocess.run(
@@ -100,6 +122,9 @@ def _flink_defaults(options: PipelineOptions, argv: Sequence[str]) -> None:
     portable = options.view_as(PortableOptions)
     if not portable.environment_type:
         portable.environment_type = "LOOPBACK"
+    if portable.environment_type == "LOOPBACK":
+        _ner_on_every_core(options, argv)
+    return options
 
 
 def run_job(options: PipelineOptions) -> counters.RunSummary:
