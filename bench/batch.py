@@ -6,10 +6,14 @@ noisy machine where absolute numbers do not:
 * baseline: ``nlp.pipe(texts, n_process=cores)`` over every field text (headline, captions,
   paragraphs) of the corpus, with the same model and the same enabled components;
 * pipeline: the whole batch job (read, parse, dedup, NER, Avro) over the corpus files, one
-  worker process per core, timed from submission to the last file written.
+  worker process per core, timed from submission to the last file written;
+* with ``--flink``, the same job on Flink's embedded cluster (``--runner FlinkRunner`` with
+  the CLI's defaults, parallelism and NER processes set to the cores), timed the same way,
+  so its start-up (job server, cluster) is included.
 
 The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
-"spacy_articles_per_s", "ratio"}``.
+"spacy_articles_per_s", "ratio"}``, plus ``"flink_articles_per_s", "flink_to_local"`` with
+``--flink``.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from bench.corpus import generate_articles, sample_articles, write_corpus
 from pipelines import cli
@@ -42,12 +44,18 @@ def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
     return time.perf_counter() - started
 
 
-def pipeline_seconds(corpus: Path, output: Path, model: str, cores: int, batch_size: int = 32) -> float:
-    """Wall time of the batch job over ``corpus`` on the local runner with ``cores`` workers."""
-    options = PipelineOptions([
+def pipeline_seconds(
+    corpus: Path, output: Path, model: str, cores: int, batch_size: int = 32, flink: bool = False
+) -> float:
+    """Wall time of the batch job over ``corpus`` with ``cores`` workers, locally or on Flink."""
+    if flink:
+        runner = ["--runner=FlinkRunner", f"--parallelism={cores}", f"--ner_processes={cores}"]
+    else:
+        runner = [f"--runner={cli.LOCAL_RUNNER}", "--direct_running_mode=multi_processing",
+                  f"--direct_num_workers={cores}"]
+    options = cli.pipeline_options([
         f"--input={corpus}", f"--output={output}", f"--ner_model={model}",
-        f"--ner_batch_size={batch_size}", f"--runner={cli.LOCAL_RUNNER}",
-        "--direct_running_mode=multi_processing", f"--direct_num_workers={cores}",
+        f"--ner_batch_size={batch_size}", *runner,
     ])
     started = time.perf_counter()
     summary = cli.run_job(options)
@@ -64,6 +72,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="Processes for both sides.")
     parser.add_argument("--ner_model", default=DEFAULT_NER_MODEL)
     parser.add_argument("--ner_batch_size", type=int, default=32)
+    parser.add_argument("--flink", action="store_true", help="Also run the batch job on Flink.")
     args = parser.parse_args(argv)
 
     articles = list(generate_articles(sample_articles(SEEDS), args.articles))
@@ -80,12 +89,22 @@ def main(argv: Sequence[str]) -> int:
                                        args.ner_batch_size)
         print(f"pipeline ({cli.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
               f"{len(articles) / pipeline_s:.1f} articles/s")
+        if args.flink:
+            flink_s = pipeline_seconds(corpus, Path(scratch) / "out-flink", args.ner_model, args.cores,
+                                       args.ner_batch_size, flink=True)
+            print(f"pipeline (FlinkRunner, parallelism {args.cores}): {flink_s:.2f} s, "
+                  f"{len(articles) / flink_s:.1f} articles/s")
     pipeline_rate = len(articles) / pipeline_s
     spacy_rate = len(articles) / spacy_s
-    print(json.dumps({
+    figures = {
         "articles": len(articles),
         "pipeline_articles_per_s": round(pipeline_rate, 2),
         "spacy_articles_per_s": round(spacy_rate, 2),
         "ratio": round(pipeline_rate / spacy_rate, 3),
-    }))
+    }
+    if args.flink:
+        flink_rate = len(articles) / flink_s
+        figures["flink_articles_per_s"] = round(flink_rate, 2)
+        figures["flink_to_local"] = round(flink_rate / pipeline_rate, 3)
+    print(json.dumps(figures))
     return 0

@@ -17,6 +17,7 @@ articles written + duplicates dropped + dead letters); it exits 1 when they do n
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import subprocess
@@ -47,6 +48,8 @@ __all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
 DATAFLOW_RUNNER = "DataflowRunner"
+FLINK_RUNNER = "FlinkRunner"
+FLINK_CHECKPOINT_INTERVAL_MS = 10_000
 FLINK_JOB_SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "flink" / "job-server.sh"
 
 
@@ -67,8 +70,12 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
     """
     configured = config.split_config_flags(argv)
     options = configured.pipeline_options()
-    explicit = configured.explicit()
     standard = options.view_as(StandardOptions)
+    if standard.runner == FLINK_RUNNER and standard.streaming:
+        configured = _flink_streaming_defaults(configured)
+        options = configured.pipeline_options()
+        standard = options.view_as(StandardOptions)
+    explicit = configured.explicit()
     if standard.runner is None:
         standard.runner = LOCAL_STREAMING_RUNNER if standard.streaming else LOCAL_RUNNER
     if standard.runner == LOCAL_STREAMING_RUNNER:
@@ -77,17 +84,38 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
             prism.prism_location = str(Path(sys.executable).parent / "prism")
         if "prism_log_level" not in explicit:
             prism.prism_log_level = "warn"
-        if "ner_processes" not in explicit:
-            options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
+        _ner_on_every_core(options, explicit)
     elif standard.runner == LOCAL_RUNNER:
         direct = options.view_as(DirectOptions)
         if "direct_running_mode" not in explicit:
             direct.direct_running_mode = "multi_processing"
         if "direct_num_workers" not in explicit:
             direct.direct_num_workers = 0
-    elif standard.runner == "FlinkRunner":
+    elif standard.runner == FLINK_RUNNER:
         _flink_defaults(options, explicit)
     return options
+
+
+def _ner_on_every_core(options: PipelineOptions, explicit: frozenset[str]) -> None:
+    """Spread NER over one process per core where a runner gives the job one Python process."""
+    if "ner_processes" not in explicit:
+        options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
+
+
+def _flink_streaming_defaults(configured: config.Configured) -> config.Configured:
+    """A streaming Flink job checkpoints every ``FLINK_CHECKPOINT_INTERVAL_MS`` unless told otherwise.
+
+    Without checkpoints Flink does not restart a failed job, and a job started again from
+    none re-reads from the committed offsets; with them, a failed task resumes from the last
+    checkpoint (the readers' positions, the dedup and commit state), so little is read twice.
+    Ten seconds keeps that replay short while a checkpoint of this job takes well under a
+    second here. The option is the Java runner's, so it travels as a flag (``config``).
+    """
+    if "checkpointing_interval" in configured.explicit():
+        return configured
+    return dataclasses.replace(
+        configured, values={**configured.values, "checkpointing_interval": FLINK_CHECKPOINT_INTERVAL_MS}
+    )
 
 
 def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
@@ -95,6 +123,9 @@ def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
 
     The job server comes from deploy/flink/job-server.sh (assembled from Maven Central), the
     cluster is Flink's embedded one, and the Python workers run in this process (LOOPBACK).
+    LOOPBACK runs every SDK worker as a thread of this one process, so NER is spread over one
+    process per core, as on Prism. Parallelism stays Flink's default, which for the embedded
+    cluster is one slot per core.
     """
     flink = options.view_as(FlinkRunnerOptions)
     if not flink.flink_job_server_jar:
@@ -106,6 +137,8 @@ def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
     portable = options.view_as(PortableOptions)
     if not portable.environment_type:
         portable.environment_type = "LOOPBACK"
+    if portable.environment_type == "LOOPBACK":
+        _ner_on_every_core(options, explicit)
 
 
 def submit(options: PipelineOptions) -> PipelineResult:

@@ -670,7 +670,7 @@ def _metadata() -> dict:
 
 
 def test_flex_template_parameters_are_the_job_options():
-    """Every job option is a parameter (passwords are no options, only where to read them); nothing else is."""
+    """Every job option is a parameter (passwords are none, only where to read them); nothing else is."""
     names = [p["name"] for p in _metadata()["parameters"]]
     assert len(names) == len(set(names))
     assert set(names) == _job_option_names()

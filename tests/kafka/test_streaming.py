@@ -7,6 +7,7 @@ after the job is killed (SIGKILL) and restarted, and across a broker restart.
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import os
 import signal
@@ -21,8 +22,7 @@ import pytest
 import schemas
 from bench.corpus import generate_articles, render_feed, sample_articles
 from tests import avro_files
-from tests.conftest import ROOT
-from tests.kafka.conftest import KAFKA_SH
+from tests.conftest import KAFKA_SH, ROOT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.streaming]
 
@@ -47,9 +47,29 @@ class StreamingJob:
                                          start_new_session=True)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self._process is not None and self._process.poll() is None:
+        """Signal the whole group, even when the job's own process is gone: what it started may not be."""
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self._process.pid, sig)
-            self._process.wait(timeout=60)
+        self._process.wait(timeout=60)
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGINT to the job's own process only (not its group); returns its exit code.
+
+        What the job started (Prism, a Flink job server) it must stop itself: see
+        ``leftover_processes``.
+        """
+        self._process.send_signal(signal.SIGINT)
+        return self._process.wait(timeout=timeout_s)
+
+    def leftover_processes(self) -> list[str]:
+        """``ps`` lines of the processes still alive in the job's process group."""
+        ps = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,args="], capture_output=True, text=True,
+                            check=True)
+        rows = (line.split(None, 3) for line in ps.stdout.splitlines())
+        group = str(self._process.pid)
+        return [" ".join(row) for row in rows if row[0] == group and not row[2].startswith("Z")]
 
     def log_tail(self) -> str:
         return "".join(p.read_text()[-3000:] for p in sorted(self._logs.glob("job-*.log")))
