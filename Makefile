@@ -2,7 +2,7 @@
 # when .venv is already up to date).
 VENV := .venv
 
-.PHONY: setup run test bench bench-kafka clean
+.PHONY: setup run test bench bench-kafka bench-flink clean
 
 setup:
 	scripts/bootstrap.sh
@@ -23,6 +23,10 @@ bench: setup
 # Streaming throughput and latency against the local broker (deploy/local/kafka.sh).
 bench-kafka: setup
 	$(VENV)/bin/newswire bench --kafka
+
+# The batch job on Flink's embedded cluster against the local runner and raw spaCy.
+bench-flink: setup
+	$(VENV)/bin/newswire bench --flink
 
 clean:
 	rm -rf out/ .pytest_cache/

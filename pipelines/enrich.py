@@ -15,6 +15,7 @@ whole batches of texts, since ``nlp.pipe`` over a batch is much faster than text
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import dataclasses
 import datetime
@@ -22,6 +23,7 @@ import functools
 import logging
 import math
 import multiprocessing
+import threading
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
@@ -109,10 +111,22 @@ class NerPool:
         self._executor.shutdown()
 
 
-@functools.cache
+_POOLS: dict[tuple[str, int], NerPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
 def ner_pool(model: str, processes: int) -> NerPool:
-    """One pool per process, shared by every DoFn instance in it."""
-    return NerPool(model, processes)
+    """One pool per process, shared by every DoFn instance in it.
+
+    Runners set DoFns up on several threads at once (Flink's LOOPBACK workers are threads of
+    one process), hence the lock: without it two threads each started a pool. The pool is
+    shut down at exit, before the interpreter tears down what its manager thread needs.
+    """
+    with _POOLS_LOCK:
+        if (model, processes) not in _POOLS:
+            pool = _POOLS[model, processes] = NerPool(model, processes)
+            atexit.register(pool.close)
+        return _POOLS[model, processes]
 
 
 def find_entities(
