@@ -7,12 +7,12 @@ import json
 import re
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
 
+from pipelines import config
 from tests.conftest import ROOT
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
@@ -181,34 +181,6 @@ def _port(endpoint: str) -> int:
 def _file_path(uri: str) -> str:
     assert uri.startswith("file://"), uri
     return uri.removeprefix("file://")
-
-
-def _job_option_names() -> frozenset[str]:
-    """What a job config may hold: newswire's options, plus Beam's ``streaming`` (the brief's rule)."""
-    import argparse
-
-    from pipelines.options import NewswireOptions
-
-    parser = argparse.ArgumentParser(add_help=False)
-    NewswireOptions._add_argparse_args(parser)
-    return frozenset(action.dest for action in parser._actions) | {"streaming"}
-
-
-def _beam_python_options() -> frozenset[str]:
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    return frozenset(PipelineOptions([]).get_all_options())
-
-
-# Options of the job server's Flink runner (Java FlinkPipelineOptions of beam-runners-flink-1.19
-# 2.62.0), which the job server offers to the Python SDK and PortableRunner passes on. Each name
-# is the getter's, in snake case; test_flink_runner_options_exist_in_the_job_server checks them
-# against the resolved jar.
-FLINK_JOB_SERVER_OPTIONS = {
-    "checkpointing_interval": "getCheckpointingInterval",
-    "savepoint_path": "getSavepointPath",
-    "allow_non_restored_state": "getAllowNonRestoredState",
-}
 
 
 # --- every file parses ------------------------------------------------------------------------
@@ -601,21 +573,6 @@ def test_flink_image_is_the_exact_flink_of_the_job_server():
     assert _flink_image_version() == version
 
 
-def _job_server_jar() -> Path | None:
-    jars = sorted((FLINK / ".job-server" / "lib").glob("beam-runners-flink-*.jar"))
-    return jars[0] if jars else None
-
-
-def test_flink_runner_options_exist_in_the_job_server():
-    jar = _job_server_jar()
-    if jar is None:
-        pytest.skip("the job server is not resolved here (deploy/flink/job-server.sh)")
-    with zipfile.ZipFile(jar) as archive:
-        options_class = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.class")
-    for getter in FLINK_JOB_SERVER_OPTIONS.values():
-        assert getter.encode() in options_class, getter
-
-
 def test_beam_sdk_images_match_the_locked_apache_beam():
     (beam,) = re.findall(r"^apache-beam==(\S+) ", (ROOT / "requirements.lock").read_text(), re.M)
     for dockerfile in (FLINK / "python.Dockerfile", DATAFLOW / "Dockerfile"):
@@ -625,19 +582,6 @@ def test_beam_sdk_images_match_the_locked_apache_beam():
 
 
 # --- options --------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("path", [FLINK / "runner-cluster.yaml", DATAFLOW / "runner.yaml"], ids=_rel)
-def test_runner_config_holds_only_beam_options(path):
-    keys = set(_runner_config(path))
-    real = _beam_python_options() | set(FLINK_JOB_SERVER_OPTIONS)
-    assert keys <= real, keys - real
-    assert not keys & _job_option_names()
-
-
-def test_job_configs_hold_only_job_options():
-    for path in [*(ROOT / "config" / "jobs").glob("*.yaml"), *(FLINK / "jobs").glob("*.yaml")]:
-        assert set(_runner_config(path)) <= _job_option_names(), _rel(path)
-
 
 # A value each parameter must accept, and one it must refuse.
 METADATA_SAMPLES = {
@@ -673,7 +617,7 @@ def test_flex_template_parameters_are_the_job_options():
     """Every job option is a parameter (passwords are none, only where to read them); nothing else is."""
     names = [p["name"] for p in _metadata()["parameters"]]
     assert len(names) == len(set(names))
-    assert set(names) == _job_option_names()
+    assert set(names) == config.job_option_names()
     assert set(METADATA_SAMPLES) == set(names)
     assert not [n for n in names if "password" in n and not n.endswith("_password_secret")]
 

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from pipelines import cli
+from pipelines import cli, config
 from tests import avro_files, golden
 from tests.conftest import SEED
 from tests.kafka.test_streaming import StreamingJob, decode, wait_for
@@ -47,6 +48,17 @@ def test_flink_output_equals_the_local_runner_output(tmp_path):
     assert len(expected) == 4
     assert without_processing_time(avro_files.read_fastavro(flink, "articles")) == expected
     assert avro_files.read_fastavro(flink, "dead-letters") == []
+
+
+def test_the_flink_options_a_runner_config_may_set_are_the_job_servers():
+    """Each of ``config.FLINK_RUNNER_OPTIONS`` is a getter of FlinkPipelineOptions in the job server's jar."""
+    launcher = subprocess.run([str(cli.FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True)
+    (jar,) = Path(launcher.stdout.strip()).parent.glob("lib/beam-runners-flink-*.jar")
+    with zipfile.ZipFile(jar) as archive:
+        options_class = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.class")
+    for name in config.FLINK_RUNNER_OPTIONS:
+        getter = "get" + "".join(part.capitalize() for part in name.split("_"))
+        assert getter.encode() in options_class, getter
 
 
 def test_flink_streaming_checkpoints_unless_told_otherwise():
