@@ -12,16 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-need() {
-  if [[ -z "${!1:-}" ]]; then
-    echo "build.sh: set $1 ($2)" >&2
-    exit 2
-  fi
-}
-need NEWSWIRE_GCP_PROJECT "the Google Cloud project id"
-need NEWSWIRE_GCP_REGION "the Dataflow region, e.g. europe-west1"
-need NEWSWIRE_GCS_BUCKET "the Cloud Storage bucket for templates, staging and temp files, without gs://"
-need NEWSWIRE_IMAGE "the image to build and push, e.g. REGION-docker.pkg.dev/PROJECT/REPOSITORY/newswire-dataflow:TAG"
+source "$(dirname "${BASH_SOURCE[0]}")/environment.sh"
 
 template="gs://$NEWSWIRE_GCS_BUCKET/newswire/templates/newswire.json"
 

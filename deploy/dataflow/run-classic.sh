@@ -14,16 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-need() {
-  if [[ -z "${!1:-}" ]]; then
-    echo "run-classic.sh: set $1 ($2)" >&2
-    exit 2
-  fi
-}
-need NEWSWIRE_GCP_PROJECT "the Google Cloud project id"
-need NEWSWIRE_GCP_REGION "the Dataflow region, e.g. europe-west1"
-need NEWSWIRE_GCS_BUCKET "the Cloud Storage bucket for staging and temp files, without gs://"
-need NEWSWIRE_IMAGE "the worker image build.sh pushed"
+source "$(dirname "${BASH_SOURCE[0]}")/environment.sh"
 if [[ $# -eq 0 ]]; then
   echo "run-classic.sh: give a job config (config/jobs/*.yaml), then any more flags" >&2
   exit 2

@@ -11,16 +11,7 @@
 # (deploy/dataflow/README.md, "Kafka secrets").
 set -euo pipefail
 
-need() {
-  if [[ -z "${!1:-}" ]]; then
-    echo "run.sh: set $1 ($2)" >&2
-    exit 2
-  fi
-}
-need NEWSWIRE_GCP_PROJECT "the Google Cloud project id"
-need NEWSWIRE_GCP_REGION "the Dataflow region, e.g. europe-west1"
-need NEWSWIRE_GCS_BUCKET "the Cloud Storage bucket build.sh wrote the template to, without gs://"
-need NEWSWIRE_IMAGE "the image build.sh pushed (the workers run it too)"
+source "$(dirname "${BASH_SOURCE[0]}")/environment.sh"
 if [[ $# -eq 0 ]]; then
   echo "run.sh: give the job's parameters as NAME=VALUE, at least input=... output=..." >&2
   exit 2
