@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -201,12 +202,16 @@ def _run(argv: Sequence[str]) -> int:
         return 0
     try:
         summary = run_job(options)
-    except KeyboardInterrupt:  # how a --streaming job is stopped from a terminal
+    except KeyboardInterrupt:  # how a --streaming job is stopped: Ctrl-C, or SIGTERM (below)
         print("newswire: stopped", file=sys.stderr)
         return 130
     print("\n".join(summary.lines()))
     print(f"output: {options.view_as(NewswireOptions).output}")
     return 0 if summary.balanced else 1
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -220,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench", add_help=False,
         help="Measure batch throughput against raw spaCy; with --kafka, streaming throughput and latency.",
     )
+    # SIGTERM (what `timeout`, Kubernetes and Docker send) stops a run the way Ctrl-C does, so
+    # what it started is stopped too: Beam stops a Flink job server or Prism at exit only
+    # when the interpreter exits normally, and SIGTERM's default would leave them running.
+    signal.signal(signal.SIGTERM, _interrupt)
     arguments, rest = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)

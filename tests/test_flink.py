@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -140,7 +141,8 @@ def test_streaming_kafka_to_kafka_on_flink_with_checkpoints(topics, tmp_path, mo
         failed = [c for c in stats["history"] if c["status"] == "FAILED"]
         assert (failed, stats["counts"]["restored"]) == ([], 0), f"{failed}\n{job.log_tail()}"
 
-        assert job.stop() == 130, job.log_tail()  # "newswire: stopped"
+        # SIGTERM, as Kubernetes or `timeout` stop it: "newswire: stopped", like Ctrl-C.
+        assert job.stop(signal.SIGTERM) == 130, job.log_tail()
         deadline = time.monotonic() + 30
         while (left := job.leftover_processes()) and time.monotonic() < deadline:
             time.sleep(1)

@@ -54,13 +54,13 @@ class StreamingJob:
             os.killpg(self._process.pid, sig)
         self._process.wait(timeout=60)
 
-    def stop(self, timeout_s: float = 60) -> int:
-        """SIGINT to the job's own process only (not its group); returns its exit code.
+    def stop(self, sig: int = signal.SIGINT, timeout_s: float = 60) -> int:
+        """``sig`` to the job's own process only (not its group); returns its exit code.
 
         What the job started (Prism, a Flink job server) it must stop itself: see
         ``leftover_processes``.
         """
-        self._process.send_signal(signal.SIGINT)
+        self._process.send_signal(sig)
         return self._process.wait(timeout=timeout_s)
 
     def leftover_processes(self) -> list[str]:
