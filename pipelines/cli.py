@@ -43,8 +43,8 @@ from connectors.kafka.settings import TopicUri, is_kafka_uri
 from pipelines import config, counters, job
 from pipelines.options import NewswireOptions
 
-__all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "main", "pipeline_options", "run_job",
-           "submit"]
+__all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "flink_job_server_jar", "main",
+           "pipeline_options", "run_job", "submit"]
 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
@@ -119,6 +119,12 @@ def _flink_streaming_defaults(configured: config.Configured) -> config.Configure
     )
 
 
+def flink_job_server_jar() -> Path:
+    """The launcher jar of Beam's Flink job server, resolved from Maven Central on first use."""
+    launcher = subprocess.run([str(FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True)
+    return Path(launcher.stdout.strip())
+
+
 def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
     """Defaults that run Flink on this machine with no download and no Docker.
 
@@ -130,9 +136,7 @@ def _flink_defaults(options: PipelineOptions, explicit: frozenset[str]) -> None:
     """
     flink = options.view_as(FlinkRunnerOptions)
     if not flink.flink_job_server_jar:
-        flink.flink_job_server_jar = subprocess.run(
-            [str(FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True
-        ).stdout.strip()
+        flink.flink_job_server_jar = str(flink_job_server_jar())
     if "flink_master" not in explicit:
         flink.flink_master = "[local]"
     portable = options.view_as(PortableOptions)
@@ -194,11 +198,12 @@ def _run(argv: Sequence[str]) -> int:
     except ValueError as error:
         print(f"newswire: {error}", file=sys.stderr)
         return 2
-    runner = options.view_as(StandardOptions).runner
-    if options.view_as(TestOptions).dry_run or options.view_as(StandardOptions).no_wait_until_finish:
+    standard = options.view_as(StandardOptions)
+    dry_run = options.view_as(TestOptions).dry_run
+    if dry_run or standard.no_wait_until_finish:
         result = submit(options)
-        verb = "built (dry run, not submitted)" if options.view_as(TestOptions).dry_run else "submitted"
-        print(f"newswire: job {verb} on {runner}: {result.state}")
+        verb = "built (dry run, not submitted)" if dry_run else "submitted"
+        print(f"newswire: job {verb} on {standard.runner}: {result.state}")
         return 0
     try:
         summary = run_job(options)

@@ -97,6 +97,8 @@ class Configured:
         """
         named = self.named_on_command_line()
         from_files = {name: value for name, value in self.values.items() if name not in named}
+        if not from_files:
+            return PipelineOptions(self.argv)
         python = _python_option_names()
         runner_flags = [
             f"--{name}={_java_value(value)}" for name, value in from_files.items() if name not in python
@@ -150,10 +152,8 @@ def load(path: Path, allowed: frozenset[str], kind: str) -> dict[str, object]:
 
 def split_config_flags(argv: Sequence[str]) -> Configured:
     """Read the files ``--job_config`` and ``--runner_config`` name; keep every other argument."""
-    files = {
-        JOB_CONFIG_FLAG: (job_option_names(), "job"),
-        RUNNER_CONFIG_FLAG: (runner_option_names(), "runner"),
-    }
+    # The allowed names are worked out only for a file that is given: every run starts here.
+    files = {JOB_CONFIG_FLAG: (job_option_names, "job"), RUNNER_CONFIG_FLAG: (runner_option_names, "runner")}
     values: dict[str, object] = {}
     rest: list[str] = []
     arguments = iter(argv)
@@ -167,5 +167,5 @@ def split_config_flags(argv: Sequence[str]) -> Configured:
         if not value:
             raise ValueError(f"{flag} needs a file")
         allowed, kind = files[flag]
-        values.update(load(Path(value), allowed, kind))
+        values.update(load(Path(value), allowed(), kind))
     return Configured(values, rest)

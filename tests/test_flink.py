@@ -20,6 +20,7 @@ from pipelines import cli, config
 from tests import avro_files, golden
 from tests.conftest import SEED
 from tests.kafka.test_streaming import StreamingJob, decode, wait_for
+from tests.test_deploy import flink_image_version
 
 pytestmark = pytest.mark.flink
 
@@ -53,13 +54,18 @@ def test_flink_output_equals_the_local_runner_output(tmp_path):
 
 def test_the_flink_options_a_runner_config_may_set_are_the_job_servers():
     """Each of ``config.FLINK_RUNNER_OPTIONS`` is a getter of FlinkPipelineOptions in the job server's jar."""
-    launcher = subprocess.run([str(cli.FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True)
-    (jar,) = Path(launcher.stdout.strip()).parent.glob("lib/beam-runners-flink-*.jar")
+    (jar,) = cli.flink_job_server_jar().parent.glob("lib/beam-runners-flink-*.jar")
     with zipfile.ZipFile(jar) as archive:
         options_class = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.class")
     for name in config.FLINK_RUNNER_OPTIONS:
         getter = "get" + "".join(part.capitalize() for part in name.split("_"))
         assert getter.encode() in options_class, getter
+
+
+def test_the_flink_image_is_the_exact_flink_of_the_job_server():
+    """The cluster runs the Flink the job server's jars are built on (deploy/flink/Dockerfile)."""
+    (runtime,) = cli.flink_job_server_jar().parent.glob("lib/flink-runtime-*.jar")
+    assert flink_image_version() == runtime.name.removeprefix("flink-runtime-").removesuffix(".jar")
 
 
 def test_flink_streaming_checkpoints_unless_told_otherwise():
