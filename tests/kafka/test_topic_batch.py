@@ -109,3 +109,17 @@ def test_confluent_wire_format_with_a_schema_registry(topics, fake_registry):
     assert len(values) == 4 and {v[:5] for v in values} == {b"\x00" + struct.pack(">I", 100)}
     headlines = {fastavro.schemaless_reader(io.BytesIO(v[5:]), schema, schema)["headline"] for v in values}
     assert headlines == {g["headline"] for g in golden.load(SEED.name)}
+
+
+def test_a_partition_longer_than_one_poll_is_read_to_its_end(topics):
+    """More messages than one poll returns (500): each later poll goes on where the last one ended."""
+    source, output = topics.create(), topics.create(prefix="articles")
+    count = 1200
+    topics.produce(source, [f"Story number {i}\n\nThe council met for the {i}th time.\n".encode()
+                            for i in range(count)])
+    run = newswire("--input", topics.uri(source), "--output", topics.uri(output), "--kafka_group_id", source)
+    balance = f"records in = written + duplicates + dead letters: {count} = {count} + 0 + 0 (balanced)"
+    assert balance in run.stdout
+    records = [decode(m.value(), schemas.ARTICLE) for m in topics.read_all(output)]
+    assert sorted(r["source"]["offset"] for r in records) == list(range(count))
+    assert topics.committed(source, group=source) == {0: count}
