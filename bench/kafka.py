@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import fastavro
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -39,53 +40,111 @@ from bench.batch import SEEDS, pipeline_seconds
 from bench.corpus import generate_articles, render_feed, sample_articles, write_corpus
 from pipelines.options import DEFAULT_NER_MODEL
 
-__all__ = ["main"]
+__all__ = ["OutputRecord", "backlog_rate", "collect", "create_topics", "main", "percentile", "read_topic",
+           "start_broker", "start_job", "stop_job"]
 
 KAFKA_SH = Path(__file__).resolve().parents[1] / "deploy" / "local" / "kafka.sh"
 NEWSWIRE = Path(sys.executable).parent / "newswire"
 _SCHEMA = schemas.load(schemas.ARTICLE)
 
 
-def _create_topics(bootstrap: str, *names: str, partitions: int = 2) -> None:
+def start_broker() -> str:
+    """Start the local broker (deploy/local/kafka.sh) unless it runs; its bootstrap address."""
+    return subprocess.run([str(KAFKA_SH), "start"], check=True, capture_output=True, text=True,
+                          timeout=300).stdout.strip()
+
+
+def create_topics(bootstrap: str, *names: str, partitions: int = 2) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(name, partitions, 1) for name in names])
     admin.close()
 
 
-def _start_job(source: str, output: str, bootstrap: str, log: Path) -> subprocess.Popen:
+def start_job(source: str, output: str, bootstrap: str, log: Path, *runner: str,
+              env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``newswire run --streaming`` topic to topic in its own process group (Prism unless ``runner`` says)."""
     return subprocess.Popen(
         [str(NEWSWIRE), "run", "--streaming", "--input", f"kafka://{bootstrap}/{source}",
-         "--output", f"kafka://{bootstrap}/{output}", "--kafka_group_id", source],
+         "--output", f"kafka://{bootstrap}/{output}", "--kafka_group_id", source, *runner],
         stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
-def _stop_job(job: subprocess.Popen) -> None:
+def stop_job(job: subprocess.Popen) -> None:
     os.killpg(job.pid, signal.SIGKILL)
     job.wait(timeout=60)
 
 
-def _collect(bootstrap: str, topic: str, count: int, timeout_s: float) -> list[tuple[float, float]]:
-    """(output timestamp, input timestamp) in seconds of the first ``count`` output records."""
+class OutputRecord(NamedTuple):
+    """An article on an output topic: its key, its Kafka timestamp and its input message's, in seconds."""
+
+    key: str
+    written: float
+    produced: float
+
+
+def read_topic(bootstrap: str, topic: str) -> list[OutputRecord]:
+    """Every record on ``topic`` up to the end offsets it has now."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0})]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
-    seen: list[tuple[float, float]] = []
-    deadline = time.monotonic() + timeout_s
-    while len(seen) < count and time.monotonic() < deadline:
+    ends = consumer.end_offsets(tps)
+    seen: list[OutputRecord] = []
+    while any(consumer.position(tp) < ends[tp] for tp in tps):
         for records in consumer.poll(timeout_ms=500).values():
             for record in records:
                 source = fastavro.schemaless_reader(io.BytesIO(record.value[10:]), _SCHEMA, _SCHEMA)["source"]
-                seen.append((record.timestamp / 1000, source["kafka_timestamp"].timestamp()))
+                seen.append(OutputRecord(record.key.decode(), record.timestamp / 1000,
+                                         source["kafka_timestamp"].timestamp()))
     consumer.close()
-    if len(seen) < count:
-        raise RuntimeError(f"only {len(seen)} of {count} records arrived on {topic} in {timeout_s:.0f}s")
     return seen
 
 
-def _percentile(values: list[float], q: float) -> float:
+def collect(
+    bootstrap: str, topic: str, count: int, timeout_s: float, job: subprocess.Popen | None = None
+) -> list[OutputRecord]:
+    """The records on ``topic`` once it holds at least ``count``.
+
+    An error after ``timeout_s``, or as soon as ``job`` has exited.
+    """
+    deadline = time.monotonic() + timeout_s
+    while len(seen := read_topic(bootstrap, topic)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(seen)} of {count} records arrived on {topic} in {timeout_s:.0f}s")
+        if job is not None and job.poll() is not None:
+            raise RuntimeError(f"the job exited ({job.returncode}) with {len(seen)} of {count} on {topic}")
+        time.sleep(1)
+    return seen
+
+
+def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def backlog_rate(
+    bootstrap: str, backlog: list, log: Path, *runner: str, env: dict[str, str] | None = None
+) -> float:
+    """Articles/s of a streaming job started on a backlog of ``backlog`` messages (2 partitions).
+
+    Taken between the first and the last output record, so the job's start-up is excluded.
+    """
+    run = uuid.uuid4().hex[:8]
+    source, output = f"bench-in-{run}", f"bench-out-{run}"
+    create_topics(bootstrap, source, output, f"{output}.dead-letters")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    for article in backlog:
+        producer.send(source, render_feed(article).encode())
+    producer.flush()
+    producer.close()
+    job = start_job(source, output, bootstrap, log, *runner, env=env)
+    try:
+        records = collect(bootstrap, output, len(backlog), timeout_s=1800, job=job)
+        arrivals = sorted(record.written for record in records)
+    finally:
+        stop_job(job)
+    return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
 
 def main(argv: Sequence[str]) -> int:
@@ -96,8 +155,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
 
-    bootstrap = subprocess.run([str(KAFKA_SH), "start"], check=True, capture_output=True, text=True,
-                               timeout=300).stdout.strip()
+    bootstrap = start_broker()
     samples = sample_articles(SEEDS)
     backlog = list(generate_articles(samples, args.articles, seed=101))
     paced = list(generate_articles(samples, int(args.rate * args.seconds), seed=202))
@@ -109,43 +167,33 @@ def main(argv: Sequence[str]) -> int:
         batch_rate = len(backlog) / batch_s
         print(f"batch pipeline over the same {len(backlog)} articles as files: {batch_rate:.1f} articles/s")
 
-        source, output = f"bench-in-{run}", f"bench-out-{run}"
-        _create_topics(bootstrap, source, output, f"{output}.dead-letters")
-        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-        for article in backlog:
-            producer.send(source, render_feed(article).encode())
-        producer.flush()
-        job = _start_job(source, output, bootstrap, scratch_dir / "throughput.log")
-        try:
-            arrivals = sorted(out for out, _ in _collect(bootstrap, output, len(backlog), timeout_s=1800))
-        finally:
-            _stop_job(job)
-        stream_rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+        stream_rate = backlog_rate(bootstrap, backlog, scratch_dir / "throughput.log")
         print(f"streaming throughput on a backlog of {len(backlog)}: {stream_rate:.1f} articles/s "
               f"({stream_rate / batch_rate:.2f} of batch)")
 
         source, output = f"bench-lat-in-{run}", f"bench-lat-out-{run}"
-        _create_topics(bootstrap, source, output, f"{output}.dead-letters")
-        job = _start_job(source, output, bootstrap, scratch_dir / "latency.log")
+        create_topics(bootstrap, source, output, f"{output}.dead-letters")
+        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+        job = start_job(source, output, bootstrap, scratch_dir / "latency.log")
         try:
             warm = list(generate_articles(samples, 5, seed=303))
             for article in warm:  # let the job start and load its model before the clock runs
                 producer.send(source, render_feed(article).encode())
             producer.flush()
-            _collect(bootstrap, output, len(warm), timeout_s=300)
+            collect(bootstrap, output, len(warm), timeout_s=300, job=job)
             paced_from = time.time()
             started = time.monotonic()
             for i, article in enumerate(paced):
                 time.sleep(max(0.0, started + i / args.rate - time.monotonic()))
                 producer.send(source, render_feed(article).encode())
             producer.flush()
-            pairs = _collect(bootstrap, output, len(warm) + len(paced), timeout_s=1800)
+            pairs = collect(bootstrap, output, len(warm) + len(paced), timeout_s=1800, job=job)
         finally:
-            _stop_job(job)
+            stop_job(job)
             producer.close()
-        latencies = sorted(out - produced for out, produced in pairs if produced >= paced_from - 0.001)
-        figures = {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95),
-                   "p99": _percentile(latencies, 99)}
+        latencies = sorted(r.written - r.produced for r in pairs if r.produced >= paced_from - 0.001)
+        figures = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+                   "p99": percentile(latencies, 99)}
         print(f"latency at {args.rate:g} articles/s for {args.seconds:g} s ({len(paced)} articles): "
               + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items()))
     print(json.dumps({

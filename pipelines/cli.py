@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,6 +52,8 @@ LOCAL_STREAMING_RUNNER = "PrismRunner"
 DATAFLOW_RUNNER = "DataflowRunner"
 FLINK_RUNNER = "FlinkRunner"
 FLINK_CHECKPOINT_INTERVAL_MS = 10_000
+# Flink masters that mean the job server's own embedded cluster.
+EMBEDDED_FLINK_MASTERS = frozenset({"[local]", "[auto]"})
 FLINK_JOB_SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "deploy" / "flink" / "job-server.sh"
 
 
@@ -73,7 +76,7 @@ def pipeline_options(argv: Sequence[str]) -> PipelineOptions:
     options = configured.pipeline_options()
     standard = options.view_as(StandardOptions)
     if standard.runner == FLINK_RUNNER and standard.streaming:
-        configured = _flink_streaming_defaults(configured)
+        configured = _flink_streaming_defaults(configured, options.view_as(FlinkRunnerOptions).flink_master)
         options = configured.pipeline_options()
         standard = options.view_as(StandardOptions)
     explicit = configured.explicit()
@@ -103,25 +106,50 @@ def _ner_on_every_core(options: PipelineOptions, explicit: frozenset[str]) -> No
         options.view_as(NewswireOptions).ner_processes = os.cpu_count() or 1
 
 
-def _flink_streaming_defaults(configured: config.Configured) -> config.Configured:
-    """A streaming Flink job checkpoints every ``FLINK_CHECKPOINT_INTERVAL_MS`` unless told otherwise.
+def flink_checkpoint_dir() -> str:
+    """Where the embedded Flink cluster keeps checkpoints (a file URI).
 
-    Without checkpoints Flink does not restart a failed job, and a job started again from
-    none re-reads from the committed offsets; with them, a failed task resumes from the last
-    checkpoint (the readers' positions, the dedup and commit state), so little is read twice.
-    Ten seconds keeps that replay short while a checkpoint of this job takes well under a
-    second here. The option is the Java runner's, so it travels as a flag (``config``).
+    ``NEWSWIRE_FLINK_CHECKPOINT_DIR``, or ``newswire-flink`` in the temp folder.
     """
-    if "checkpointing_interval" in configured.explicit():
-        return configured
-    return dataclasses.replace(
-        configured, values={**configured.values, "checkpointing_interval": FLINK_CHECKPOINT_INTERVAL_MS}
-    )
+    default = Path(tempfile.gettempdir()) / "newswire-flink"
+    directory = os.environ.get("NEWSWIRE_FLINK_CHECKPOINT_DIR") or default
+    return Path(directory).absolute().as_uri()
 
 
-def flink_job_server_jar() -> Path:
-    """The launcher jar of Beam's Flink job server, resolved from Maven Central on first use."""
-    launcher = subprocess.run([str(FLINK_JOB_SERVER_SCRIPT)], check=True, capture_output=True, text=True)
+def _flink_streaming_defaults(configured: config.Configured, flink_master: str) -> config.Configured:
+    """What a streaming Flink job needs to run for days, unless the user says otherwise.
+
+    * Checkpoints every ``FLINK_CHECKPOINT_INTERVAL_MS``. Without them Flink does not restart
+      a failed job, and a job started again from none re-reads from the committed offsets;
+      with them, a failed task resumes from the last checkpoint (the readers' positions, the
+      dedup and commit state), so little is read twice. Ten seconds keeps that replay short.
+    * Each bundle finished before a checkpoint barrier passes (``finish_bundle_before_checkpointing``).
+      Otherwise a barrier that reaches the partition-planning stage while its only bundle is open
+      leaves the plan in a buffer that nothing flushes, and the job never reads (seen at 2 s).
+    * On the embedded cluster (``flink_master`` ``[local]`` or ``[auto]``), checkpoints in files under
+      ``flink_checkpoint_dir()`` rather than in the job manager's memory, which refuses a
+      checkpoint over 5 MB: the dedup state alone passes that in a day of a busy feed.
+
+    These are options of the Java runner, so they travel as flags (``config``).
+    """
+    explicit = configured.explicit()
+    defaults: dict[str, object] = {
+        "checkpointing_interval": FLINK_CHECKPOINT_INTERVAL_MS,
+        "finish_bundle_before_checkpointing": True,
+    }
+    if flink_master in EMBEDDED_FLINK_MASTERS and "state_backend" not in explicit:
+        defaults |= {"state_backend": "filesystem", "state_backend_storage_path": flink_checkpoint_dir()}
+    missing = {name: value for name, value in defaults.items() if name not in explicit}
+    return dataclasses.replace(configured, values={**configured.values, **missing})
+
+
+def flink_job_server_jar(unpatched: bool = False) -> Path:
+    """The launcher jar of Beam's Flink job server, built from Maven Central on first use.
+
+    ``unpatched``: the one without the project's patch to the runner (for comparisons only).
+    """
+    script = [str(FLINK_JOB_SERVER_SCRIPT), *(["--unpatched"] if unpatched else [])]
+    launcher = subprocess.run(script, check=True, capture_output=True, text=True)
     return Path(launcher.stdout.strip())
 
 
@@ -228,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser(
         "bench", add_help=False,
-        help="Measure batch throughput against raw spaCy; with --kafka, streaming throughput and latency.",
+        help="Measure batch throughput against raw spaCy; with --kafka, streaming throughput and latency; "
+        "with --flink-soak, a long streaming run on Flink.",
     )
     # SIGTERM (what `timeout`, Kubernetes and Docker send) stops a run the way Ctrl-C does, so
     # what it started is stopped too: Beam stops a Flink job server or Prism at exit only
@@ -238,10 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)
     if arguments.command == "bench":
-        from bench import batch, kafka
+        from bench import batch, flink_soak, kafka
 
         if "--kafka" in rest:
             return kafka.main([arg for arg in rest if arg != "--kafka"])
+        if "--flink-soak" in rest:
+            return flink_soak.main([arg for arg in rest if arg != "--flink-soak"])
         return batch.main(rest)
     return _run(rest)
 

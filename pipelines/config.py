@@ -33,8 +33,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.options import NewswireOptions
 
-__all__ = ["JOB_CONFIG_FLAG", "RUNNER_CONFIG_FLAG", "Configured", "job_option_names", "load",
-           "runner_option_names", "split_config_flags"]
+__all__ = ["FLINK_BOOLEAN_DEFAULTS", "JOB_CONFIG_FLAG", "RUNNER_CONFIG_FLAG", "Configured",
+           "job_option_names", "load", "runner_option_names", "split_config_flags"]
 
 JOB_CONFIG_FLAG = "--job_config"
 RUNNER_CONFIG_FLAG = "--runner_config"
@@ -56,6 +56,16 @@ FLINK_RUNNER_OPTIONS = frozenset({
     "retain_externalized_checkpoints_on_cancellation", "savepoint_path", "shutdown_sources_after_idle_ms",
     "state_backend", "state_backend_factory", "state_backend_storage_path", "unaligned_checkpoint_enabled",
 })
+# The Flink runner's boolean options and their defaults there. Beam's Python SDK declares each
+# as a bare flag that flips the default (``--name``, never ``--name=true``), so a boolean value
+# from a file or the command line becomes that flag, or nothing when it is the default.
+FLINK_BOOLEAN_DEFAULTS = {
+    "allow_non_restored_state": False, "attached_mode": True, "disable_metrics": False,
+    "enable_stable_input_drain": False, "fail_on_checkpointing_errors": True, "faster_copy": False,
+    "finish_bundle_before_checkpointing": False, "force_unaligned_checkpoint_enabled": False,
+    "object_reuse": False, "operator_chaining": True, "re_iterable_group_by_key_result": False,
+    "retain_externalized_checkpoints_on_cancellation": False, "unaligned_checkpoint_enabled": False,
+}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -96,19 +106,35 @@ class Configured:
         runner's options become flags, which is how Python hands them on to the job server.
         """
         named = self.named_on_command_line()
+        argv = [flag for argument in self.argv for flag in _java_boolean_flag(argument)]
         from_files = {name: value for name, value in self.values.items() if name not in named}
         if not from_files:
-            return PipelineOptions(self.argv)
+            return PipelineOptions(argv)
         python = _python_option_names()
         runner_flags = [
-            f"--{name}={_java_value(value)}" for name, value in from_files.items() if name not in python
+            flag for name, value in from_files.items() if name not in python
+            for flag in _java_flag(name, value)
         ]
         declared = {name: value for name, value in from_files.items() if name in python}
-        return PipelineOptions([*runner_flags, *self.argv], **declared)
+        return PipelineOptions([*runner_flags, *argv], **declared)
 
 
-def _java_value(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def _java_flag(name: str, value: object) -> list[str]:
+    """A Java runner option as the flags Beam's Python SDK hands on to the job server."""
+    if name in FLINK_BOOLEAN_DEFAULTS:
+        return [f"--{name}"] if value != FLINK_BOOLEAN_DEFAULTS[name] else []
+    return [f"--{name}={value}"]
+
+
+def _java_boolean_flag(argument: str) -> list[str]:
+    """``--name=true|false`` of a Flink boolean option as ``_java_flag`` has it; others as they are."""
+    flag, has_value, value = argument.partition("=")
+    name = flag[2:]
+    if not (has_value and flag.startswith("--") and name in FLINK_BOOLEAN_DEFAULTS):
+        return [argument]
+    if value.lower() not in ("true", "false"):
+        raise ValueError(f"{flag} takes true or false, not {value!r}")
+    return _java_flag(name, value.lower() == "true")
 
 
 def _expand(value: object, path: Path) -> object:

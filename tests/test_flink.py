@@ -3,23 +3,24 @@ local runner's, and a streaming job Kafka to Kafka that checkpoints."""
 
 from __future__ import annotations
 
-import json
+import collections
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from bench.corpus import render_feed
+from bench.flink_rest import FlinkRest
 from pipelines import cli, config
 from tests import avro_files, golden
-from tests.conftest import SEED
-from tests.kafka.test_streaming import StreamingJob, decode, wait_for
+from tests.conftest import ROOT, SEED
+from tests.kafka.test_streaming import ARTICLES, StreamingJob, assert_each_article_once, decode, wait_for
 from tests.test_deploy import flink_image_version
 
 pytestmark = pytest.mark.flink
@@ -73,42 +74,76 @@ def test_flink_streaming_checkpoints_unless_told_otherwise():
         options = cli.pipeline_options(["--runner=FlinkRunner", *argv])
         return options.get_all_options(retain_unknown_options=True)
 
-    assert options("--streaming")["checkpointing_interval"] == str(cli.FLINK_CHECKPOINT_INTERVAL_MS)
+    streaming = options("--streaming")
+    assert streaming["checkpointing_interval"] == str(cli.FLINK_CHECKPOINT_INTERVAL_MS)
+    assert streaming["finish_bundle_before_checkpointing"] is True  # the bare flag Beam hands on
+    assert (streaming["state_backend"], streaming["state_backend_storage_path"]) == \
+        ("filesystem", cli.flink_checkpoint_dir())
     assert options("--streaming", "--checkpointing_interval=2000")["checkpointing_interval"] == "2000"
-    assert "checkpointing_interval" not in options()  # batch: nothing to checkpoint
-    assert options()["ner_processes"] == (os.cpu_count() or 1)  # LOOPBACK: one Python process
+    assert "finish_bundle_before_checkpointing" not in options(
+        "--streaming", "--finish_bundle_before_checkpointing=false")
+    assert "state_backend" not in options("--streaming", "--flink_master=flink:8081")  # the cluster's own
+    assert options("--streaming", "--state_backend=rocksdb")["state_backend"] == "rocksdb"
+    batch = options()
+    assert "checkpointing_interval" not in batch and "state_backend" not in batch  # nothing to checkpoint
+    assert batch["ner_processes"] == (os.cpu_count() or 1)  # LOOPBACK: one Python process
 
 
-class FlinkRest:
-    """Flink's REST API on a port of our choosing, set through the job server's FLINK_CONF_DIR."""
+def test_the_embedded_cluster_checkpoints_where_the_user_says(monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWSWIRE_FLINK_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    assert cli.flink_checkpoint_dir() == (tmp_path / "checkpoints").as_uri()
 
-    def __init__(self, conf_dir: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        conf_dir.mkdir()
-        (conf_dir / "config.yaml").write_text(f"rest.address: 127.0.0.1\nrest.bind-port: {self.port}\n")
-        self.conf_dir = conf_dir
 
-    def get(self, path: str) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
-            return json.load(response)
+def test_the_flink_boolean_options_defaults_are_the_job_servers():
+    """``config.FLINK_BOOLEAN_DEFAULTS`` against ``@Default.Boolean`` in FlinkPipelineOptions' source."""
+    (sources,) = cli.flink_job_server_jar().parent.glob("build/beam-runners-flink-*-sources.jar")
+    with zipfile.ZipFile(sources) as archive:
+        source = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.java").decode()
+    declared = {
+        re.sub(r"(?<!^)([A-Z])", r"_\1", getter).lower(): default == "true"
+        for default, getter in re.findall(r"@Default\.Boolean\((true|false)\)\s+[bB]oolean get(\w+)", source)
+    }
+    assert config.FLINK_BOOLEAN_DEFAULTS == declared
 
-    def checkpoints(self) -> dict:
-        """Checkpoint statistics of the one running job (``counts``, ``latest``...); {} before it runs."""
-        try:
-            jobs = [j for j in self.get("/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
-        except OSError:  # the job server (and its REST endpoint) is still starting
-            return {}
-        assert len(jobs) <= 1, jobs
-        return self.get(f"/jobs/{jobs[0]['jid']}/checkpoints") if jobs else {}
 
-    def checkpoint_interval_ms(self) -> int:
-        (job,) = [j for j in self.get("/jobs/overview")["jobs"] if j["state"] == "RUNNING"]
-        return self.get(f"/jobs/{job['jid']}/checkpoints/config")["interval"]
+def test_the_job_server_loads_the_patched_runner_classes(tmp_path):
+    """The launcher's class path holds the patched copies of the two runner jars (originals: unpatched/)."""
+    probe = tmp_path / "LoadedFrom.java"
+    probe.write_text("""
+public class LoadedFrom {
+  public static void main(String[] names) throws Exception {
+    for (String name : names) {
+      Class<?> loaded = Class.forName(name);
+      boolean patched = java.util.Arrays.stream(loaded.getDeclaredFields())
+          .anyMatch(f -> f.getName().equals("SDF_RESIDUALS_STATE_ID"));
+      java.net.URL jar = loaded.getProtectionDomain().getCodeSource().getLocation();
+      System.out.println(name + " " + jar + " " + patched);
+    }
+  }
+}
+""")
+    handler = ("org.apache.beam.runners.fnexecution.control."
+               "BundleCheckpointHandlers$StateAndTimerBundleCheckpointHandler")
+    operator = "org.apache.beam.runners.flink.translation.wrappers.streaming.ExecutableStageDoFnOperator"
 
-    def completed(self) -> int:
-        return self.checkpoints().get("counts", {}).get("completed", 0)
+    def loaded(launcher: Path) -> list[list[str]]:
+        run = subprocess.run(["java", "-cp", str(launcher), str(probe), handler, operator],
+                             capture_output=True, text=True, timeout=120, check=True)
+        return [line.split() for line in run.stdout.splitlines()]
+
+    home = cli.flink_job_server_jar().parent
+    patched = loaded(cli.flink_job_server_jar())
+    assert [(name, Path(location.removeprefix("file:")).relative_to(home).parts[0], found)
+            for name, location, found in patched] == [(handler, "lib", "true"), (operator, "lib", "false")]
+    unpatched = loaded(cli.flink_job_server_jar(unpatched=True))
+    assert [(name, Path(location.removeprefix("file:")).parent.name, found)
+            for name, location, found in unpatched] == \
+        [(handler, "unpatched", "false"), (operator, "unpatched", "false")]
+    # The patched operator takes a residual out of its state when its timer fires.
+    operator_jar = Path(patched[1][1].removeprefix("file:"))
+    with zipfile.ZipFile(operator_jar) as archive:
+        runner = archive.read(operator.replace(".", "/") + "$SdkHarnessDoFnRunner.class")
+    assert b"takeResidual" in runner
 
 
 @pytest.mark.kafka
@@ -155,3 +190,177 @@ def test_streaming_kafka_to_kafka_on_flink_with_checkpoints(topics, tmp_path, mo
         assert left == [], job.log_tail()  # neither the job server nor a NER process outlived it
     finally:
         job.kill()
+
+
+def _latest_checkpoint(root: Path) -> bytes:
+    """The files of the newest checkpoint under ``root`` (Flink deletes each once the next completes)."""
+    for _ in range(20):
+        try:
+            newest = max(root.glob("*/chk-*"), key=lambda path: int(path.name.removeprefix("chk-")))
+            return b"".join(path.read_bytes() for path in newest.iterdir())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.2)
+    raise AssertionError(f"no checkpoint could be read under {root}")
+
+
+def _flink_env(tmp_path: Path, monkeypatch) -> tuple[FlinkRest, Path]:
+    """The REST endpoint of the embedded cluster the next job starts, and where it checkpoints."""
+    rest = FlinkRest(tmp_path / "flink-conf")
+    monkeypatch.setenv("FLINK_CONF_DIR", str(rest.conf_dir))  # read by the job server the job starts
+    checkpoints = tmp_path / "checkpoints"
+    monkeypatch.setenv("NEWSWIRE_FLINK_CHECKPOINT_DIR", str(checkpoints))
+    return rest, checkpoints
+
+
+def _wait_for_commits(topics, source: str, expected: dict[int, int], job: StreamingJob) -> None:
+    deadline = time.monotonic() + 90
+    while topics.committed(source, group=source) != expected and time.monotonic() < deadline:
+        time.sleep(1)
+    assert topics.committed(source, group=source) == expected, job.log_tail()
+
+
+def _end_offsets(topics, topic: str) -> dict[int, int]:
+    """Each partition's end offset: how many messages it holds (the tests' topics start at 0)."""
+    counts = collections.Counter(message.partition() for message in topics.read_all(topic))
+    return {partition: counts[partition] for partition in range(2)}
+
+
+def _produce(topics, topic: str, articles) -> None:
+    topics.produce(topic, [render_feed(article).encode() for article in articles])
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("attempt", range(3))
+def test_streaming_on_flink_with_2s_checkpoints_reads_and_keeps_no_state_per_deferral(
+    attempt, topics, tmp_path, monkeypatch
+):
+    """Checkpoints every 2 s: the job reads (every attempt), and an idle read's deferrals leave nothing.
+
+    Unpatched, each deferral (about one a second while idle) left a state named after its timer
+    (``sdf_checkpoint:<n>:<i>``) in every later checkpoint. Patched, the residuals live in one
+    map state, and the only such name is the timer now pending for the one partition's read.
+    """
+    source, output = topics.create(prefix="flink2s-raw"), topics.create(prefix="flink2s-articles")
+    rest, checkpoints = _flink_env(tmp_path, monkeypatch)
+    job = StreamingJob(topics, source, output, tmp_path, "--runner", "FlinkRunner",
+                       "--checkpointing_interval=2000")
+    job.start()
+    try:
+        topics.produce(source, [SEED.read_bytes()])
+        records = [decode(m.value()) for m in wait_for(topics, output, 4, job)]
+        assert sorted((golden.golden_view(r) for r in records), key=lambda r: r["source"]["position"]) == \
+            golden.load(SEED.name), job.log_tail()
+        _wait_for_commits(topics, source, {0: 1}, job)
+        # Idle from here: 10 more checkpoints are about 20 deferrals of the partition's read.
+        idle_from = rest.completed()
+        assert rest.wait_for_completed(idle_from + 10, timeout_s=90) >= idle_from + 10, job.log_tail()
+        assert rest.checkpoint_interval_ms() == 2000
+        stats = rest.checkpoints()
+        failed = [c for c in stats["history"] if c["status"] == "FAILED"]
+        assert (failed, stats["counts"]["restored"]) == ([], 0), f"{failed}\n{job.log_tail()}"
+        contents = _latest_checkpoint(checkpoints)
+        assert b"sdf_checkpoint_residuals" in contents
+        assert len(set(re.findall(rb"sdf_checkpoint:\d+:\d+", contents))) <= 1
+    finally:
+        job.kill()
+
+
+class WorkerPool:
+    """Beam's Python worker pool in a process of its own (the EXTERNAL environment), to be killed."""
+
+    def __init__(self, logs: Path):
+        self._logs = logs
+        self.port = FlinkRest(logs / "probe").port  # a free loopback port
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        # The pool starts each worker as `python -c ...`: this environment's Python must come first.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        log = (self._logs / f"pool-{time.monotonic_ns()}.log").open("w")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
+             f"--service_port={self.port}"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=ROOT,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the pool and every worker it started."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(timeout=30)
+
+
+@pytest.mark.kafka
+def test_a_killed_python_worker_is_restored_from_a_checkpoint_without_loss_or_doubles(
+    topics, tmp_path, monkeypatch
+):
+    """SIGKILL the Python workers mid-stream: Flink fails the tasks, restores the last checkpoint, goes on."""
+    source = topics.create(prefix="flinkfault-raw", partitions=2)
+    output = topics.create(prefix="flinkfault-articles")
+    rest, _ = _flink_env(tmp_path, monkeypatch)
+    pool = WorkerPool(tmp_path)
+    pool.start()
+    job = StreamingJob(topics, source, output, tmp_path, "--runner", "FlinkRunner",
+                       "--checkpointing_interval=2000", "--environment_type=EXTERNAL",
+                       f"--environment_config=localhost:{pool.port}")
+    job.start()
+    try:
+        first, second = ARTICLES[:10], ARTICLES[10:]
+        _produce(topics, source, first)
+        wait_for(topics, output, len(first), job)
+        written = rest.completed()
+        assert rest.wait_for_completed(written + 1, timeout_s=30) > written, job.log_tail()
+        for index, article in enumerate(second):
+            _produce(topics, source, [article])
+            if index == len(second) // 3:
+                pool.kill()
+                pool.start()
+            time.sleep(0.3)
+        wait_for(topics, output, len(ARTICLES), job, timeout_s=300)
+        _wait_for_commits(topics, source, _end_offsets(topics, source), job)
+        assert_each_article_once(topics, output, ARTICLES)
+        assert rest.restarts() >= 1, job.log_tail()  # the failure happened, and the job was restored
+        assert rest.checkpoints()["counts"]["restored"] >= 1
+    finally:
+        job.kill()
+        pool.kill()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("first_job_server", ["patched", "unpatched"])
+def test_stop_with_a_savepoint_and_resume_from_it_without_loss_or_doubles(
+    first_job_server, topics, tmp_path, monkeypatch
+):
+    """Stop with a savepoint, produce more, resume from it: every article once, offsets committed to the end.
+
+    From the unpatched job server's savepoint, the patched one reads the residuals the old
+    code kept in per-timer value states once, and clears them.
+    """
+    source = topics.create(prefix="flinksp-raw", partitions=2)
+    output = topics.create(prefix="flinksp-articles")
+    rest, _ = _flink_env(tmp_path, monkeypatch)
+    common = ("--runner", "FlinkRunner", "--checkpointing_interval=2000")
+    first_jar = cli.flink_job_server_jar(unpatched=first_job_server == "unpatched")
+    before = StreamingJob(topics, source, output, tmp_path, *common, f"--flink_job_server_jar={first_jar}")
+    before.start()
+    after = None
+    try:
+        first, second = ARTICLES[:12], ARTICLES[12:]
+        _produce(topics, source, first)
+        wait_for(topics, output, len(first), before)
+        time.sleep(3)  # some idle deferrals, so the savepoint holds residuals waiting for their timers
+        savepoint = rest.stop_with_savepoint(tmp_path / "savepoints")
+        before.wait(timeout_s=120)  # the Flink job finished, and with it the run
+        _produce(topics, source, second)
+        after = StreamingJob(topics, source, output, tmp_path, *common, f"--savepoint_path={savepoint}")
+        after.start()
+        wait_for(topics, output, len(ARTICLES), after, timeout_s=240)
+        _wait_for_commits(topics, source, _end_offsets(topics, source), after)
+        assert_each_article_once(topics, output, ARTICLES)
+        restored = rest.checkpoints()["latest"]["restored"]
+        assert (restored["is_savepoint"], Path(restored["external_path"].removeprefix("file:"))) == \
+            (True, savepoint)
+    finally:
+        before.kill()
+        if after is not None:
+            after.kill()

@@ -63,6 +63,10 @@ class StreamingJob:
         self._process.send_signal(sig)
         return self._process.wait(timeout=timeout_s)
 
+    def wait(self, timeout_s: float) -> int:
+        """Wait for the job to end by itself (e.g. its Flink job stopped with a savepoint); its exit code."""
+        return self._process.wait(timeout=timeout_s)
+
     def leftover_processes(self) -> list[str]:
         """``ps`` lines of the processes still alive in the job's process group."""
         ps = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,args="], capture_output=True, text=True,
