@@ -2,7 +2,7 @@
 # when .venv is already up to date).
 VENV := .venv
 
-.PHONY: setup run test bench bench-kafka bench-flink clean
+.PHONY: setup run test bench bench-kafka bench-flink bench-flink-soak clean
 
 setup:
 	scripts/bootstrap.sh
@@ -24,9 +24,15 @@ bench: setup
 bench-kafka: setup
 	$(VENV)/bin/newswire bench --kafka
 
-# The batch job on Flink's embedded cluster against the local runner and raw spaCy.
+# The batch job on Flink's embedded cluster against the local runner and raw spaCy, and the
+# streaming job on a backlog on Flink against Prism (needs the local broker).
 bench-flink: setup
 	$(VENV)/bin/newswire bench --flink
+
+# The streaming job on Flink's embedded cluster for 30 minutes (MINUTES=...), 2 s checkpoints.
+MINUTES ?= 30
+bench-flink-soak: setup
+	$(VENV)/bin/newswire bench --flink-soak --minutes $(MINUTES)
 
 clean:
 	rm -rf out/ .pytest_cache/

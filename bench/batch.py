@@ -9,11 +9,14 @@ noisy machine where absolute numbers do not:
   worker process per core, timed from submission to the last file written;
 * with ``--flink``, the same job on Flink's embedded cluster (``--runner FlinkRunner`` with
   the CLI's defaults, parallelism and NER processes set to the cores), timed the same way,
-  so its start-up (job server, cluster) is included.
+  so its start-up (job server, cluster) is included; then the streaming job topic to topic
+  on a backlog of the corpus's articles on the local broker, on Prism and on Flink (rate
+  between the first and the last output record, start-up excluded; ``bench.kafka``).
 
 The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
-"spacy_articles_per_s", "ratio"}``, plus ``"flink_articles_per_s", "flink_to_local"`` with
-``--flink``.
+"spacy_articles_per_s", "ratio"}``, plus ``"flink_articles_per_s", "flink_to_local",
+"prism_streaming_articles_per_s", "flink_streaming_articles_per_s",
+"flink_streaming_to_prism"`` with ``--flink``.
 """
 
 from __future__ import annotations
@@ -65,6 +68,20 @@ def pipeline_seconds(
     return seconds
 
 
+def _streaming_rates(articles: list, scratch: Path, cores: int) -> dict[str, float]:
+    """The streaming job's articles/s on a backlog of ``articles``, on Prism and on Flink (embedded)."""
+    from bench import kafka  # here, not at the top: bench.kafka imports this module
+
+    bootstrap = kafka.start_broker()
+    return {
+        "Prism": kafka.backlog_rate(bootstrap, articles, scratch / "prism.log"),
+        "Flink": kafka.backlog_rate(
+            bootstrap, articles, scratch / "flink.log", "--runner=FlinkRunner", f"--parallelism={cores}",
+            env={"NEWSWIRE_FLINK_CHECKPOINT_DIR": str(scratch / "flink-checkpoints")},
+        ),
+    }
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="newswire bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000, help="Corpus size (default %(default)s).")
@@ -94,6 +111,9 @@ def main(argv: Sequence[str]) -> int:
                                        args.ner_batch_size, flink=True)
             print(f"pipeline (FlinkRunner, parallelism {args.cores}): {flink_s:.2f} s, "
                   f"{len(articles) / flink_s:.1f} articles/s")
+            streaming = _streaming_rates(articles, Path(scratch), args.cores)
+            print("streaming on a backlog of the same articles: "
+                  + ", ".join(f"{runner} {rate:.1f} articles/s" for runner, rate in streaming.items()))
     pipeline_rate = len(articles) / pipeline_s
     spacy_rate = len(articles) / spacy_s
     figures = {
@@ -106,5 +126,8 @@ def main(argv: Sequence[str]) -> int:
         flink_rate = len(articles) / flink_s
         figures["flink_articles_per_s"] = round(flink_rate, 2)
         figures["flink_to_local"] = round(flink_rate / pipeline_rate, 3)
+        figures["prism_streaming_articles_per_s"] = round(streaming["Prism"], 2)
+        figures["flink_streaming_articles_per_s"] = round(streaming["Flink"], 2)
+        figures["flink_streaming_to_prism"] = round(streaming["Flink"] / streaming["Prism"], 3)
     print(json.dumps(figures))
     return 0

@@ -9,9 +9,13 @@ Measured in one run, on the same machine and the same generated articles:
   record (so job start-up is excluded);
 * latency: a fresh job at rest, then ``--rate`` articles/s produced for ``--seconds``; each
   output record's latency is its Kafka timestamp minus the timestamp of the message it came
-  from (carried in ``source.kafka_timestamp``), reported as p50/p95/p99.
+  from (carried in ``source.kafka_timestamp``), reported as p50/p95/p99. With ``--pacing
+  BUSY:IDLE`` given more than once, one latency run per setting of the Kafka read's pacing
+  (``--kafka_read_seconds``, ``--kafka_idle_resume_seconds``), ``--repeat`` times, interleaved;
+  ``--latency-only`` skips the two runs above. ``--flink``: the streaming jobs on Flink's embedded
+  cluster (with the CLI's Flink defaults) instead of Prism.
 
-The last line printed is JSON with those figures.
+The last line printed is JSON with those figures (``latency_by_pacing`` with several ``--pacing``).
 """
 
 from __future__ import annotations
@@ -147,63 +151,93 @@ def backlog_rate(
     return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
 
+def latency_run(
+    bootstrap: str, samples: list, paced: list, rate: float, log: Path, *extra: str
+) -> list[float]:
+    """Each record's latency (output minus input Kafka timestamp), a fresh job fed ``paced`` at ``rate``/s."""
+    run = uuid.uuid4().hex[:8]
+    source, output = f"bench-lat-in-{run}", f"bench-lat-out-{run}"
+    create_topics(bootstrap, source, output, f"{output}.dead-letters")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    job = start_job(source, output, bootstrap, log, *extra)
+    try:
+        warm = list(generate_articles(samples, 5, seed=303))
+        for article in warm:  # let the job start and load its model before the clock runs
+            producer.send(source, render_feed(article).encode())
+        producer.flush()
+        collect(bootstrap, output, len(warm), timeout_s=300, job=job)
+        paced_from = time.time()
+        started = time.monotonic()
+        for i, article in enumerate(paced):
+            time.sleep(max(0.0, started + i / rate - time.monotonic()))
+            producer.send(source, render_feed(article).encode())
+        producer.flush()
+        pairs = collect(bootstrap, output, len(warm) + len(paced), timeout_s=1800, job=job)
+    finally:
+        stop_job(job)
+        producer.close()
+    return sorted(r.written - r.produced for r in pairs if r.produced >= paced_from - 0.001)
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    return {f"latency_{q}_s": round(percentile(latencies, int(q[1:])), 3) for q in ("p50", "p95", "p99")}
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="newswire bench --kafka", description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=1000, help="Backlog for throughput.")
     parser.add_argument("--rate", type=float, default=50.0, help="Articles/s for latency.")
     parser.add_argument("--seconds", type=float, default=60.0, help="How long to produce at --rate.")
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--pacing", action="append", metavar="BUSY:IDLE",
+        help="Measure latency with --kafka_read_seconds=BUSY --kafka_idle_resume_seconds=IDLE; "
+        "repeat to compare settings, interleaved (default: the job's defaults).",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="Latency runs per --pacing, interleaved.")
+    parser.add_argument("--latency-only", action="store_true", help="Skip the batch and backlog runs.")
+    parser.add_argument("--flink", action="store_true",
+                        help="Run the streaming jobs on Flink's embedded cluster instead of Prism.")
     args = parser.parse_args(argv)
 
     bootstrap = start_broker()
     samples = sample_articles(SEEDS)
     backlog = list(generate_articles(samples, args.articles, seed=101))
     paced = list(generate_articles(samples, int(args.rate * args.seconds), seed=202))
-    run = uuid.uuid4().hex[:8]
+    figures: dict[str, object] = {"articles": len(backlog), "runner": "Flink" if args.flink else "Prism"}
     with tempfile.TemporaryDirectory(prefix="newswire-bench-kafka-") as scratch:
         scratch_dir = Path(scratch)
-        write_corpus(backlog, scratch_dir / "corpus", 100)
-        batch_s = pipeline_seconds(scratch_dir / "corpus", scratch_dir / "out", DEFAULT_NER_MODEL, args.cores)
-        batch_rate = len(backlog) / batch_s
-        print(f"batch pipeline over the same {len(backlog)} articles as files: {batch_rate:.1f} articles/s")
-
-        stream_rate = backlog_rate(bootstrap, backlog, scratch_dir / "throughput.log")
-        print(f"streaming throughput on a backlog of {len(backlog)}: {stream_rate:.1f} articles/s "
-              f"({stream_rate / batch_rate:.2f} of batch)")
-
-        source, output = f"bench-lat-in-{run}", f"bench-lat-out-{run}"
-        create_topics(bootstrap, source, output, f"{output}.dead-letters")
-        producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-        job = start_job(source, output, bootstrap, scratch_dir / "latency.log")
-        try:
-            warm = list(generate_articles(samples, 5, seed=303))
-            for article in warm:  # let the job start and load its model before the clock runs
-                producer.send(source, render_feed(article).encode())
-            producer.flush()
-            collect(bootstrap, output, len(warm), timeout_s=300, job=job)
-            paced_from = time.time()
-            started = time.monotonic()
-            for i, article in enumerate(paced):
-                time.sleep(max(0.0, started + i / args.rate - time.monotonic()))
-                producer.send(source, render_feed(article).encode())
-            producer.flush()
-            pairs = collect(bootstrap, output, len(warm) + len(paced), timeout_s=1800, job=job)
-        finally:
-            stop_job(job)
-            producer.close()
-        latencies = sorted(r.written - r.produced for r in pairs if r.produced >= paced_from - 0.001)
-        figures = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-                   "p99": percentile(latencies, 99)}
-        print(f"latency at {args.rate:g} articles/s for {args.seconds:g} s ({len(paced)} articles): "
-              + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items()))
-    print(json.dumps({
-        "articles": len(backlog),
-        "batch_articles_per_s": round(batch_rate, 2),
-        "streaming_articles_per_s": round(stream_rate, 2),
-        "streaming_to_batch": round(stream_rate / batch_rate, 3),
-        "rate_articles_per_s": args.rate,
-        "latency_p50_s": round(figures["p50"], 3),
-        "latency_p95_s": round(figures["p95"], 3),
-        "latency_p99_s": round(figures["p99"], 3),
-    }))
+        if not args.latency_only:
+            write_corpus(backlog, scratch_dir / "corpus", 100)
+            batch_s = pipeline_seconds(scratch_dir / "corpus", scratch_dir / "out", DEFAULT_NER_MODEL,
+                                       args.cores)
+            batch_rate = len(backlog) / batch_s
+            print(f"batch pipeline over the same {len(backlog)} articles as files: "
+                  f"{batch_rate:.1f} articles/s")
+            stream_rate = backlog_rate(bootstrap, backlog, scratch_dir / "throughput.log",
+                                       *(["--runner=FlinkRunner"] if args.flink else []))
+            print(f"streaming throughput on a backlog of {len(backlog)}: {stream_rate:.1f} articles/s "
+                  f"({stream_rate / batch_rate:.2f} of batch)")
+            figures |= {"batch_articles_per_s": round(batch_rate, 2),
+                        "streaming_articles_per_s": round(stream_rate, 2),
+                        "streaming_to_batch": round(stream_rate / batch_rate, 3)}
+        figures["rate_articles_per_s"] = args.rate
+        pacings = args.pacing or [None]
+        latencies: dict[str | None, list[float]] = {pacing: [] for pacing in pacings}
+        for attempt in range(args.repeat):
+            for pacing in pacings:
+                extra = ["--runner=FlinkRunner"] if args.flink else []
+                if pacing is not None:
+                    busy, idle = pacing.split(":")
+                    extra += [f"--kafka_read_seconds={busy}", f"--kafka_idle_resume_seconds={idle}"]
+                log = scratch_dir / f"latency-{attempt}-{pacing}.log"
+                latencies[pacing] += latency_run(bootstrap, samples, paced, args.rate, log, *extra)
+                print(f"latency at {args.rate:g} articles/s for {args.seconds:g} s ({len(paced)} articles)"
+                      f"{f', pacing {pacing}' if pacing else ''}: "
+                      + ", ".join(f"{k} {v * 1000:.0f} ms"
+                                  for k, v in _percentiles(latencies[pacing]).items()))
+    figures |= _percentiles(latencies[pacings[0]])
+    if len(pacings) > 1:
+        figures["latency_by_pacing"] = {pacing: _percentiles(values) for pacing, values in latencies.items()}
+    print(json.dumps(figures))
     return 0

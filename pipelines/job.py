@@ -72,7 +72,7 @@ def build(pipeline: beam.Pipeline, job: NewswireOptions) -> None:
         topic = TopicUri.parse(job.input)
         connection = job.kafka_connection(topic.bootstrap_servers)
         kafka = pipeline | "Read topic" >> ReadFromKafkaTopic(
-            topic, connection, job.kafka_group_id, bounded=not streaming
+            topic, connection, job.kafka_group_id, bounded=not streaming, pacing=job.kafka_read_pacing()
         )
         raw_inputs = kafka.messages
     else:

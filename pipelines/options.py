@@ -12,6 +12,7 @@ import os
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from connectors.kafka.settings import KafkaConnection
+from connectors.kafka.source import ReadPacing
 
 __all__ = ["DEFAULT_NER_MODEL", "NewswireOptions"]
 
@@ -89,6 +90,18 @@ class NewswireOptions(PipelineOptions):
             "advances (env NEWSWIRE_KAFKA_GROUP_ID). Default: %(default)s.",
         )
         parser.add_argument(
+            "--kafka_read_seconds", type=float, default=ReadPacing.busy_seconds,
+            help="Streaming from Kafka: how long one read of a partition goes on polling while "
+            "records keep coming before it hands back to the runner (longer: fewer deferrals, "
+            "more latency). Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--kafka_idle_resume_seconds", type=float, default=ReadPacing.idle_resume_seconds,
+            help="Streaming from Kafka: how long a partition that had nothing new waits before "
+            "it is polled again (shorter: less latency at low rates, more deferrals). "
+            "Default: %(default)s.",
+        )
+        parser.add_argument(
             "--schema_registry_url", default=os.environ.get("NEWSWIRE_SCHEMA_REGISTRY_URL"),
             help="Write Kafka values in the Confluent wire format under ids from this schema "
             "registry (env NEWSWIRE_SCHEMA_REGISTRY_URL). Default: Avro single-object encoding.",
@@ -98,6 +111,9 @@ class NewswireOptions(PipelineOptions):
             parser.add_argument(
                 f"--kafka_{name}", default=os.environ.get(env), help=f"{help_text} (env {env})."
             )
+
+    def kafka_read_pacing(self) -> ReadPacing:
+        return ReadPacing(self.kafka_read_seconds, self.kafka_idle_resume_seconds)
 
     def kafka_connection(self, bootstrap_servers: str) -> KafkaConnection:
         """Client settings for the brokers of a topic URI. Passwords come from the environment only."""

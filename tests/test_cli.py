@@ -90,3 +90,10 @@ def test_missing_output_fails_clearly(tmp_path):
     completed = newswire("run", "--input", str(SEED))
     assert completed.returncode == 2
     assert "--output" in completed.stderr
+
+
+def test_a_negative_kafka_read_pacing_fails_clearly(tmp_path):
+    completed = newswire("run", "--streaming", "--input", "kafka://127.0.0.1:9/raw",
+                         "--output", str(tmp_path), "--kafka_idle_resume_seconds=-1")
+    assert completed.returncode == 2
+    assert "read pacing must not be negative" in completed.stderr

@@ -525,7 +525,7 @@ def test_task_slots_and_sdk_workers_agree():
 
 def _job_server_flink_minor() -> str:
     pom = (FLINK / "job-server" / "pom.xml").read_text()
-    (minor,) = re.findall(r"<artifactId>beam-runners-flink-(\d+\.\d+)</artifactId>", pom)
+    (minor,) = set(re.findall(r"<artifactId>beam-runners-flink-(\d+\.\d+)</artifactId>", pom))
     return minor
 
 
@@ -541,8 +541,9 @@ def test_flink_versions_agree_with_the_job_server_pom():
     assert flink_image_version().startswith(minor + ".")
     assert _flink_session()["spec"]["flinkVersion"] == "v" + minor.replace(".", "_")
     build_stage = (FLINK / "Dockerfile").read_text()
-    assert "COPY deploy/flink/job-server/pom.xml" in build_stage
+    assert "COPY deploy/flink/job-server/ deploy/flink/job-server/" in build_stage  # the pom and the patches
     assert "RUN NEWSWIRE_FLINK_JOB_SERVER_HOME=/opt/beam-job-server deploy/flink/job-server.sh" in build_stage
+    assert "apt-get install -y --no-install-recommends patch" in build_stage
 
 
 def test_beam_sdk_images_match_the_locked_apache_beam():

@@ -77,6 +77,10 @@ def test_flink_streaming_checkpoints_unless_told_otherwise():
     streaming = options("--streaming")
     assert streaming["checkpointing_interval"] == str(cli.FLINK_CHECKPOINT_INTERVAL_MS)
     assert streaming["finish_bundle_before_checkpointing"] is True  # the bare flag Beam hands on
+    assert streaming["kafka_idle_resume_seconds"] == cli.FLINK_IDLE_RESUME_SECONDS
+    assert options("--streaming", "--kafka_idle_resume_seconds=0.3")["kafka_idle_resume_seconds"] == 0.3
+    prism = cli.pipeline_options(["--streaming"]).get_all_options()
+    assert (prism["kafka_read_seconds"], prism["kafka_idle_resume_seconds"]) == (1.0, 0.1)
     assert (streaming["state_backend"], streaming["state_backend_storage_path"]) == \
         ("filesystem", cli.flink_checkpoint_dir())
     assert options("--streaming", "--checkpointing_interval=2000")["checkpointing_interval"] == "2000"

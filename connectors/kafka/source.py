@@ -12,12 +12,14 @@ group's committed offset, or the earliest offset the broker still has.
 
 * bounded (batch): each partition is read up to the end offset seen when the job started,
   then the job finishes;
-* unbounded (``--streaming``): each read keeps polling while records keep coming, for at
-  most ``_READ_SECONDS``, and then hands the rest of the range back to the runner (a
-  deferral), so the runner can checkpoint and share the worker between partitions; a read
-  that finds nothing new defers at once, to be resumed ``_IDLE_RESUME_DELAY`` later. The
-  watermark follows record timestamps and, when a partition has nothing new, moves to the
-  current time so that an idle partition does not hold back windows and timers downstream.
+* unbounded (``--streaming``): each read polls, waiting a moment for records, and then
+  goes on taking records as long as the client has more at hand (a backlog), for at most
+  ``ReadPacing.busy_seconds``; then it hands the rest of the range back to the runner (a
+  deferral), so the runner can checkpoint and share the worker between partitions, and the
+  records it read leave with its bundle. A read that finds nothing new is resumed
+  ``ReadPacing.idle_resume_seconds`` later, one with records at once. The watermark follows
+  record timestamps and, when a partition has nothing new, moves to the current time so
+  that an idle partition does not hold back windows and timers downstream.
 
 The source never commits offsets itself: the sink's acknowledgements do that once the
 records a message produced are written (``connectors.kafka.commit``).
@@ -53,6 +55,7 @@ __all__ = [
     "KafkaRead",
     "PartitionSpan",
     "ReadFromKafkaTopic",
+    "ReadPacing",
     "group_consumer",
     "group_start",
     "plan_partitions",
@@ -61,13 +64,29 @@ __all__ = [
 _FOREVER = sys.maxsize
 _POLL_TIMEOUT_MS = 200
 _MAX_RECORDS_PER_POLL = 500
-# How long one unbounded read goes on polling while records keep coming. What it reads leaves
-# the read when its bundle ends, so this bounds the latency it adds under load; every deferral
-# costs the runner a timer and a state write (and checkpoint bytes on Flink 2.62.0 unpatched).
-_READ_SECONDS = 1.0
-# How long an unbounded read waits before polling a partition that had nothing new. Whole
-# seconds: the 2.62.0 Flink runner dropped the sub-second part of a resume delay.
-_IDLE_RESUME_DELAY = Duration(seconds=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadPacing:
+    """How an unbounded read shares its time between polling and handing back to the runner.
+
+    Every deferral costs the runner a timer, a state write and a new bundle (and, on the
+    unpatched 2.62.0 Flink runner, checkpoint bytes for good), so fewer is better; but what a
+    read yields leaves it only when its bundle ends, so a longer read adds latency. Measured
+    with ``newswire bench --kafka`` (README, "Speed").
+
+    * ``busy_seconds``: how long one read goes on taking records while the client has more
+      at hand (a backlog; at the head of a partition a read returns after one poll);
+    * ``idle_resume_seconds``: how long a read that found nothing new waits before it polls
+      again (an unpatched 2.62.0 Flink runner drops a delay's sub-second part).
+    """
+
+    busy_seconds: float = 1.0
+    idle_resume_seconds: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.busy_seconds < 0 or self.idle_resume_seconds < 0:
+            raise ValueError(f"read pacing must not be negative: {self}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,8 +244,12 @@ class _ReadPartitionFn(beam.DoFn):
         tracker: OffsetRestrictionTracker,
         watermark: ManualWatermarkEstimator,
         start: int,
+        wait: bool = True,
     ) -> tuple[list[beam.window.TimestampedValue], int, bool]:
-        """Poll the partition once from offset ``start`` (the range's start, or where the last poll ended).
+        """Poll the partition once from offset ``start`` (the range's start, or where a poll ended).
+
+        ``wait``: wait up to ``_POLL_TIMEOUT_MS`` for records; otherwise take only what the
+        client has already fetched.
 
         Returns what was claimed, the offset to read next, and whether the tracker refused a
         claim (the runner split the range: the rest belongs to someone else).
@@ -235,7 +258,8 @@ class _ReadPartitionFn(beam.DoFn):
         restriction = tracker.current_restriction()
         consumer = self._positioned(tp, start)
         try:
-            polled = consumer.poll(timeout_ms=_POLL_TIMEOUT_MS, max_records=_MAX_RECORDS_PER_POLL)
+            timeout_ms = _POLL_TIMEOUT_MS if wait else 0
+            polled = consumer.poll(timeout_ms=timeout_ms, max_records=_MAX_RECORDS_PER_POLL)
             records = polled.get(tp, [])
         except KafkaError as error:
             if not error.retriable:
@@ -294,10 +318,14 @@ class _ReadPartitionFn(beam.DoFn):
 
 
 class _ReadUnboundedPartitionFn(_ReadPartitionFn):
-    """Poll while records come (up to ``_READ_SECONDS``), then hand the rest back to the runner.
+    """Read what the partition has (up to ``busy_seconds``), then hand the rest back to the runner.
 
-    A busy partition is resumed at once; one that had nothing new after ``_IDLE_RESUME_DELAY``.
+    A busy partition is resumed at once; one that had nothing new after ``idle_resume_seconds``.
     """
+
+    def __init__(self, connection: KafkaConnection, uri: TopicUri, pacing: ReadPacing):
+        super().__init__(connection, uri)
+        self._pacing = pacing
 
     @beam.DoFn.unbounded_per_element()
     def process(
@@ -306,19 +334,20 @@ class _ReadUnboundedPartitionFn(_ReadPartitionFn):
         tracker: OffsetRestrictionTracker = _RESTRICTION,
         watermark: ManualWatermarkEstimator = _WATERMARK,
     ) -> Iterator[beam.window.TimestampedValue]:
-        deadline = time.monotonic() + _READ_SECONDS
-        position = tracker.current_restriction().start
+        deadline = time.monotonic() + self._pacing.busy_seconds
+        start = tracker.current_restriction().start
+        values, position, refused = self._poll(span, tracker, watermark, start)
+        if not values and not refused:
+            tracker.defer_remainder(Duration(seconds=self._pacing.idle_resume_seconds))
+            return
         while True:
-            values, position, refused = self._poll(span, tracker, watermark, position)
             yield from values
             if refused:  # the runner checkpointed this read: the rest is no longer ours
                 return
-            if not values:
-                tracker.defer_remainder(_IDLE_RESUME_DELAY)
-                return
-            if time.monotonic() >= deadline:
+            if not values or time.monotonic() >= deadline:
                 tracker.defer_remainder(Duration(0))
                 return
+            values, position, refused = self._poll(span, tracker, watermark, position, wait=False)
 
 
 class KafkaRead(NamedTuple):
@@ -331,15 +360,22 @@ class KafkaRead(NamedTuple):
 class ReadFromKafkaTopic(beam.PTransform):
     """Messages of a topic as ``RawInput``s, timestamped with their Kafka timestamps."""
 
-    def __init__(self, uri: TopicUri, connection: KafkaConnection, group_id: str, bounded: bool):
+    def __init__(
+        self, uri: TopicUri, connection: KafkaConnection, group_id: str, bounded: bool,
+        pacing: ReadPacing = ReadPacing(),
+    ):
         super().__init__()
         self._uri = uri
         self._connection = connection
         self._group_id = group_id
         self._bounded = bounded
+        self._pacing = pacing
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> KafkaRead:
-        read = _ReadPartitionFn if self._bounded else _ReadUnboundedPartitionFn
+        if self._bounded:
+            read = _ReadPartitionFn(self._connection, self._uri)
+        else:
+            read = _ReadUnboundedPartitionFn(self._connection, self._uri, self._pacing)
         spans = (
             pbegin
             | "Start" >> beam.Impulse()
@@ -347,8 +383,10 @@ class ReadFromKafkaTopic(beam.PTransform):
                 _PlanPartitionsFn(self._connection, self._uri.topic, self._group_id, self._bounded)
             )
         )
-        messages = spans | "Read partitions" >> beam.ParDo(read(self._connection, self._uri))
+        messages = spans | "Read partitions" >> beam.ParDo(read)
         return KafkaRead(spans=spans, messages=messages)
 
     def display_data(self) -> dict:
-        return {"topic": str(self._uri), "group_id": self._group_id, "bounded": self._bounded}
+        return {"topic": str(self._uri), "group_id": self._group_id, "bounded": self._bounded,
+                "busy_seconds": self._pacing.busy_seconds,
+                "idle_resume_seconds": self._pacing.idle_resume_seconds}

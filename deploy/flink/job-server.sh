@@ -2,7 +2,8 @@
 # Assemble Beam's Flink job server (FlinkJobServerDriver, embedded Flink 1.19) from Maven
 # Central and print the path of a launcher jar for --flink_job_server_jar. The launcher is a
 # manifest-only jar whose Class-Path names the resolved jars, so `java -jar` (what Beam's
-# FlinkRunner runs) starts the driver. Idempotent: builds once into deploy/flink/.job-server/.
+# FlinkRunner runs) starts the driver. Idempotent: builds into deploy/flink/.job-server/ once,
+# and again whenever this script, the pom or a patch changes.
 #
 # Two of the jars are patched (job-server/patches/, one patch per artifact: a backport of
 # apache/beam#39191, the fix for apache/beam#27648): the patch is applied to the artifact's
@@ -20,6 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 home=${NEWSWIRE_FLINK_JOB_SERVER_HOME:-$here/.job-server}
 launcher="$home/beam-flink-job-server.jar"
 unpatched_launcher="$home/beam-flink-job-server-unpatched.jar"
+# What the build is made from: a different stamp means the build in $home is stale.
+stamp=$(cat "${BASH_SOURCE[0]}" "$here/job-server/pom.xml" "$here"/job-server/patches/*.patch | sha256sum)
 
 # Write a manifest-only jar ($1) whose Class-Path holds the jars named after it (relative to $home).
 write_launcher() {
@@ -78,7 +81,7 @@ patch_jars() {
   done
 }
 
-if [[ ! -f "$launcher" || ! -f "$unpatched_launcher" ]]; then
+if [[ "$(cat "$home/stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "job-server.sh: building Beam's Flink job server into $home" >&2
   rm -rf "$home"
   mkdir -p "$home/build"
@@ -92,5 +95,6 @@ if [[ ! -f "$launcher" || ! -f "$unpatched_launcher" ]]; then
   done
   write_launcher "$unpatched_launcher" "${original[@]}"
   write_launcher "$launcher" "${lib[@]}"
+  echo "$stamp" > "$home/stamp"
 fi
 if [[ "${1:-}" == "--unpatched" ]]; then echo "$unpatched_launcher"; else echo "$launcher"; fi
