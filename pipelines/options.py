@@ -91,9 +91,9 @@ class NewswireOptions(PipelineOptions):
         )
         parser.add_argument(
             "--kafka_read_seconds", type=float, default=ReadPacing.busy_seconds,
-            help="Streaming from Kafka: how long one read of a partition goes on polling while "
-            "records keep coming before it hands back to the runner (longer: fewer deferrals, "
-            "more latency). Default: %(default)s.",
+            help="Streaming from Kafka: how long one read of a partition goes on taking the records "
+            "the client already holds (a backlog) before it hands back to the runner (longer: fewer "
+            "deferrals; its records leave with its bundle). Default: %(default)s.",
         )
         parser.add_argument(
             "--kafka_idle_resume_seconds", type=float, default=ReadPacing.idle_resume_seconds,

@@ -568,6 +568,8 @@ METADATA_SAMPLES = {
     "dead_letter_max_bytes": ("65536", "64k"),
     "file_window_seconds": ("0.5", "0"),
     "dedup_ttl_hours": ("24", "-24"),
+    "kafka_read_seconds": ("0.5", "-1"),
+    "kafka_idle_resume_seconds": ("1", "1s"),
     "dead_letter_topic": ("news-articles.dead-letters", "kafka://h:9092/t"),
     "kafka_group_id": ("newswire", "news wire"),
     "schema_registry_url": ("http://registry:8081", "registry:8081"),

@@ -288,8 +288,9 @@ class _ReadPartitionFn(beam.DoFn):
         end = consumer.highwater(tp)
         if end is not None:
             _END_OFFSETS[(span.topic, span.partition)] = end
-        if not records:
-            _advance(watermark, Timestamp.now())  # idle: nothing older can still arrive
+        if not records and wait:
+            # Idle: nothing older can still arrive. (A poll that did not wait says nothing of that.)
+            _advance(watermark, Timestamp.now())
         self._next_offsets[tp] = span_start
         if restriction.stop == _FOREVER:
             return values, span_start, False
