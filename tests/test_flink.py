@@ -196,24 +196,23 @@ def test_streaming_kafka_to_kafka_on_flink_with_checkpoints(topics, tmp_path, mo
         job.kill()
 
 
-def _latest_checkpoint(root: Path) -> bytes:
-    """The files of the newest checkpoint under ``root`` (Flink deletes each once the next completes)."""
+def _latest_checkpoint(rest: FlinkRest) -> bytes:
+    """The files of the latest completed checkpoint (Flink deletes it once the next one completes)."""
     for _ in range(20):
+        latest = Path(rest.checkpoints()["latest"]["completed"]["external_path"].removeprefix("file:"))
         try:
-            newest = max(root.glob("*/chk-*"), key=lambda path: int(path.name.removeprefix("chk-")))
-            return b"".join(path.read_bytes() for path in newest.iterdir())
-        except (FileNotFoundError, ValueError):
+            return b"".join(path.read_bytes() for path in sorted(latest.iterdir()))
+        except FileNotFoundError:
             time.sleep(0.2)
-    raise AssertionError(f"no checkpoint could be read under {root}")
+    raise AssertionError("no completed checkpoint could be read")
 
 
-def _flink_env(tmp_path: Path, monkeypatch) -> tuple[FlinkRest, Path]:
-    """The REST endpoint of the embedded cluster the next job starts, and where it checkpoints."""
+def _flink_env(tmp_path: Path, monkeypatch) -> FlinkRest:
+    """The REST endpoint of the embedded cluster the next job starts; it checkpoints under ``tmp_path``."""
     rest = FlinkRest(tmp_path / "flink-conf")
     monkeypatch.setenv("FLINK_CONF_DIR", str(rest.conf_dir))  # read by the job server the job starts
-    checkpoints = tmp_path / "checkpoints"
-    monkeypatch.setenv("NEWSWIRE_FLINK_CHECKPOINT_DIR", str(checkpoints))
-    return rest, checkpoints
+    monkeypatch.setenv("NEWSWIRE_FLINK_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+    return rest
 
 
 def _wait_for_commits(topics, source: str, expected: dict[int, int], job: StreamingJob) -> None:
@@ -245,7 +244,7 @@ def test_streaming_on_flink_with_2s_checkpoints_reads_and_keeps_no_state_per_def
     map state, and the only such name is the timer now pending for the one partition's read.
     """
     source, output = topics.create(prefix="flink2s-raw"), topics.create(prefix="flink2s-articles")
-    rest, checkpoints = _flink_env(tmp_path, monkeypatch)
+    rest = _flink_env(tmp_path, monkeypatch)
     job = StreamingJob(topics, source, output, tmp_path, "--runner", "FlinkRunner",
                        "--checkpointing_interval=2000")
     job.start()
@@ -262,7 +261,7 @@ def test_streaming_on_flink_with_2s_checkpoints_reads_and_keeps_no_state_per_def
         stats = rest.checkpoints()
         failed = [c for c in stats["history"] if c["status"] == "FAILED"]
         assert (failed, stats["counts"]["restored"]) == ([], 0), f"{failed}\n{job.log_tail()}"
-        contents = _latest_checkpoint(checkpoints)
+        contents = _latest_checkpoint(rest)
         assert b"sdf_checkpoint_residuals" in contents
         assert len(set(re.findall(rb"sdf_checkpoint:\d+:\d+", contents))) <= 1
     finally:
@@ -301,7 +300,7 @@ def test_a_killed_python_worker_is_restored_from_a_checkpoint_without_loss_or_do
     """SIGKILL the Python workers mid-stream: Flink fails the tasks, restores the last checkpoint, goes on."""
     source = topics.create(prefix="flinkfault-raw", partitions=2)
     output = topics.create(prefix="flinkfault-articles")
-    rest, _ = _flink_env(tmp_path, monkeypatch)
+    rest = _flink_env(tmp_path, monkeypatch)
     pool = WorkerPool(tmp_path)
     pool.start()
     job = StreamingJob(topics, source, output, tmp_path, "--runner", "FlinkRunner",
@@ -342,7 +341,7 @@ def test_stop_with_a_savepoint_and_resume_from_it_without_loss_or_doubles(
     """
     source = topics.create(prefix="flinksp-raw", partitions=2)
     output = topics.create(prefix="flinksp-articles")
-    rest, _ = _flink_env(tmp_path, monkeypatch)
+    rest = _flink_env(tmp_path, monkeypatch)
     common = ("--runner", "FlinkRunner", "--checkpointing_interval=2000")
     first_jar = cli.flink_job_server_jar(unpatched=first_job_server == "unpatched")
     before = StreamingJob(topics, source, output, tmp_path, *common, f"--flink_job_server_jar={first_jar}")
