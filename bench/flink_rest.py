@@ -13,16 +13,21 @@ import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["FlinkRest"]
+__all__ = ["FlinkRest", "free_port"]
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class FlinkRest:
     """The REST endpoint of the embedded cluster started with ``conf_dir`` as ``FLINK_CONF_DIR``."""
 
     def __init__(self, conf_dir: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         conf_dir.mkdir(parents=True, exist_ok=True)
         (conf_dir / "config.yaml").write_text(f"rest.address: 127.0.0.1\nrest.bind-port: {self.port}\n")
         self.conf_dir = conf_dir

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import render_feed
-from bench.flink_rest import FlinkRest
+from bench.flink_rest import FlinkRest, free_port
 from pipelines import cli, config
 from tests import avro_files, golden
 from tests.conftest import ROOT, SEED
@@ -273,7 +273,7 @@ class WorkerPool:
 
     def __init__(self, logs: Path):
         self._logs = logs
-        self.port = FlinkRest(logs / "probe").port  # a free loopback port
+        self.port = free_port()
         self._process: subprocess.Popen | None = None
 
     def start(self) -> None:
