@@ -22,6 +22,7 @@ The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import tempfile
@@ -29,14 +30,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.corpus import generate_articles, sample_articles, write_corpus
-from pipelines import cli
-from pipelines.enrich import load_ner
-from pipelines.options import DEFAULT_NER_MODEL
+from newswire.bench.corpus import generate_articles, sample_articles, write_corpus
+from newswire.pipelines import launch
+from newswire.pipelines.enrich import load_ner
+from newswire.pipelines.options import DEFAULT_NER_MODEL
 
 __all__ = ["main", "pipeline_seconds"]
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+# The seed sample ships in the package (newswire.seeds), so the bench runs from an installed wheel.
+SEEDS = Path(next(iter(importlib.util.find_spec("newswire.seeds").submodule_search_locations)))
 
 
 def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
@@ -54,14 +56,14 @@ def pipeline_seconds(
     if flink:
         runner = ["--runner=FlinkRunner", f"--parallelism={cores}", f"--ner_processes={cores}"]
     else:
-        runner = [f"--runner={cli.LOCAL_RUNNER}", "--direct_running_mode=multi_processing",
+        runner = [f"--runner={launch.LOCAL_RUNNER}", "--direct_running_mode=multi_processing",
                   f"--direct_num_workers={cores}"]
-    options = cli.pipeline_options([
+    options = launch.pipeline_options([
         f"--input={corpus}", f"--output={output}", f"--ner_model={model}",
         f"--ner_batch_size={batch_size}", *runner,
     ])
     started = time.perf_counter()
-    summary = cli.run_job(options)
+    summary = launch.run_job(options)
     seconds = time.perf_counter() - started
     if not summary.balanced or summary.articles_written == 0:
         raise RuntimeError("benchmark run did not account for its input:\n" + "\n".join(summary.lines()))
@@ -70,7 +72,7 @@ def pipeline_seconds(
 
 def _streaming_rates(articles: list, scratch: Path, cores: int) -> dict[str, float]:
     """The streaming job's articles/s on a backlog of ``articles``, on Prism and on Flink (embedded)."""
-    from bench import kafka  # here, not at the top: bench.kafka imports this module
+    from newswire.bench import kafka  # here, not at the top: bench.kafka imports this module
 
     bootstrap = kafka.start_broker()
     return {
@@ -104,7 +106,7 @@ def main(argv: Sequence[str]) -> int:
               f"{len(articles) / spacy_s:.1f} articles/s")
         pipeline_s = pipeline_seconds(corpus, Path(scratch) / "out", args.ner_model, args.cores,
                                        args.ner_batch_size)
-        print(f"pipeline ({cli.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
+        print(f"pipeline ({launch.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
               f"{len(articles) / pipeline_s:.1f} articles/s")
         if args.flink:
             flink_s = pipeline_seconds(corpus, Path(scratch) / "out-flink", args.ner_model, args.cores,

@@ -13,8 +13,8 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.parse import RawInput, parse_input
-from pipelines.records import Article, Source
+from newswire.pipelines.parse import parse_input
+from newswire.schemas.records import Article, RawInput, Source
 
 __all__ = ["generate_articles", "render_feed", "sample_articles", "write_corpus"]
 

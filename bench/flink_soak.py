@@ -39,11 +39,11 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from bench.batch import SEEDS
-from bench.corpus import generate_articles, render_feed, sample_articles
-from bench.flink_rest import FlinkRest
-from bench.kafka import collect, create_topics, percentile, read_topic, start_broker, start_job
-from pipelines import cli
+from newswire.bench.batch import SEEDS
+from newswire.bench.corpus import generate_articles, render_feed, sample_articles
+from newswire.bench.flink_rest import FlinkRest
+from newswire.bench.kafka import collect, create_topics, percentile, read_topic, start_broker, start_job
+from newswire.pipelines import launch
 
 __all__ = ["main"]
 
@@ -104,7 +104,7 @@ def main(argv: Sequence[str]) -> int:
         extra = ["--runner=FlinkRunner", f"--checkpointing_interval={args.checkpoint_ms}",
                   f"--dedup_ttl_hours={args.dedup_ttl_minutes / 60}"]
         if args.unpatched:
-            extra.append(f"--flink_job_server_jar={cli.flink_job_server_jar(unpatched=True)}")
+            extra.append(f"--flink_job_server_jar={launch.flink_job_server_jar(unpatched=True)}")
         log = scratch_dir / "job.log"
         env = {"FLINK_CONF_DIR": str(rest.conf_dir),
                "NEWSWIRE_FLINK_CHECKPOINT_DIR": str(scratch_dir / "checkpoints")}

@@ -39,22 +39,23 @@ import fastavro
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-import schemas
-from bench.batch import SEEDS, pipeline_seconds
-from bench.corpus import generate_articles, render_feed, sample_articles, write_corpus
-from pipelines.options import DEFAULT_NER_MODEL
+from newswire import schemas
+from newswire.bench.batch import SEEDS, pipeline_seconds
+from newswire.bench.corpus import generate_articles, render_feed, sample_articles, write_corpus
+from newswire.pipelines.deploy_scripts import deploy_script
+from newswire.pipelines.options import DEFAULT_NER_MODEL
 
 __all__ = ["OutputRecord", "backlog_rate", "collect", "create_topics", "main", "percentile", "read_topic",
            "start_broker", "start_job", "stop_job"]
 
-KAFKA_SH = Path(__file__).resolve().parents[1] / "deploy" / "local" / "kafka.sh"
 NEWSWIRE = Path(sys.executable).parent / "newswire"
 _SCHEMA = schemas.load(schemas.ARTICLE)
 
 
 def start_broker() -> str:
-    """Start the local broker (deploy/local/kafka.sh) unless it runs; its bootstrap address."""
-    return subprocess.run([str(KAFKA_SH), "start"], check=True, capture_output=True, text=True,
+    """Start the local broker ($NEWSWIRE_KAFKA_SCRIPT, or deploy/local/kafka.sh) unless it runs."""
+    script = deploy_script("NEWSWIRE_KAFKA_SCRIPT", "deploy/local/kafka.sh")
+    return subprocess.run([str(script), "start"], check=True, capture_output=True, text=True,
                           timeout=300).stdout.strip()
 
 

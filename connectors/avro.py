@@ -1,5 +1,8 @@
 """Avro file sinks for any record type that knows its Avro form (``record.to_avro()``).
 
+``AvroFilesOutput`` is the connector for every ``--output`` that is not another connector's
+URI (``connectors.registry``).
+
 Usage::
 
     articles | WriteAvroRecords("out/articles", schemas.ARTICLE, "deflate", counter)   # bounded
@@ -8,7 +11,7 @@ Usage::
 
 Bounded input becomes ``<prefix>-SSSSS-of-NNNNN.avro``; unbounded input one
 ``<prefix>-<window start>-<window end>-<id>.avro`` per window. Both are container files with
-the schema from ``schemas/`` embedded, so fastavro, the Apache ``avro`` library and every
+the schema from ``newswire.schemas`` embedded, so fastavro, the Apache ``avro`` library and every
 other Avro reader can read them without this project.
 """
 
@@ -16,20 +19,21 @@ from __future__ import annotations
 
 import functools
 import io
-import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from typing import BinaryIO
 
 import apache_beam as beam
 import fastavro
 from apache_beam.io.avroio import WriteToAvro
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import Metrics
-from apache_beam.transforms import window
+from apache_beam.options.pipeline_options import PipelineOptions
 
-import schemas
+from newswire import schemas
+from newswire.connectors.base import OutputConnector, RecordKind
+from newswire.connectors.windowed_files import FileSinkOptions, WriteWindowedFiles
 
-__all__ = ["WriteAvroRecords", "WriteWindowedAvroRecords", "available_codecs"]
+__all__ = ["AvroFilesOutput", "WriteAvroRecords", "WriteWindowedAvroRecords", "available_codecs"]
 
 _AVRO_CODECS = ("null", "deflate", "snappy", "bzip2", "xz", "zstandard")
 
@@ -90,43 +94,22 @@ class WriteAvroRecords(beam.PTransform):
         return {"prefix": self._file_path_prefix, "schema": self._schema_name, "codec": self._codec}
 
 
-class _WriteWindowFileFn(beam.DoFn):
-    """Write one window's records to one Avro file, then acknowledge each record."""
+class _AvroFileFormat:
+    """Avro container files of one schema and codec, for ``WriteWindowedFiles``."""
 
-    def __init__(
-        self, file_path_prefix: str, schema_name: str, codec: str, written: Metrics.DelegatingCounter
-    ):
-        self._file_path_prefix = file_path_prefix
+    suffix = ".avro"
+
+    def __init__(self, schema_name: str, codec: str):
         self._schema_name = schema_name
         self._codec = codec
-        self._written = written
 
-    def process(self, keyed: tuple[None, Iterable], window=beam.DoFn.WindowParam) -> Iterator:
-        start, end = (t.to_utc_datetime().strftime("%Y%m%dT%H%M%S") for t in (window.start, window.end))
-        final = f"{self._file_path_prefix}-{start}-{end}-{uuid.uuid4().hex[:12]}.avro"
-        temporary = FileSystems.join(FileSystems.split(final)[0], "." + FileSystems.split(final)[1] + ".tmp")
-        sources = []
-
-        def records():
-            for record in keyed[1]:
-                sources.append(record.source)
-                yield record.to_avro()
-
-        with FileSystems.create(temporary) as handle:
-            fastavro.writer(handle, schemas.load(self._schema_name), records(), codec=self._codec)
-        FileSystems.rename([temporary], [final])  # the file appears whole or not at all
-        self._written.inc(len(sources))
-        yield from sources
+    def write_file(self, handle: BinaryIO, records: Iterable) -> None:
+        avro_records = (record.to_avro() for record in records)
+        fastavro.writer(handle, schemas.load(self._schema_name), avro_records, codec=self._codec)
 
 
 class WriteWindowedAvroRecords(beam.PTransform):
-    """Unbounded records to one Avro file per ``window_s`` seconds of arrival time.
-
-    Records are re-stamped with the time they reach the sink, so no record is late for its
-    window. Each window's records are grouped and written to one file under a temporary
-    name, then renamed; only then is each record's ``Source`` output, as the acknowledgement
-    that lets the Kafka source commit its offset.
-    """
+    """Unbounded records to one Avro file per ``window_s`` seconds of arrival time."""
 
     def __init__(
         self,
@@ -137,19 +120,42 @@ class WriteWindowedAvroRecords(beam.PTransform):
         window_s: float,
     ):
         super().__init__()
-        if window_s <= 0:
-            raise ValueError(f"window_s must be > 0, got {window_s}")
         _check_codec(codec)
-        self._write = _WriteWindowFileFn(file_path_prefix, schema_name, codec, written)
-        self._window_s = window_s
+        avro_files = _AvroFileFormat(schema_name, codec)
+        self._write = WriteWindowedFiles(file_path_prefix, avro_files, written, window_s)
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return (
-            records
-            | "Stamp with arrival time" >> beam.Map(lambda r: window.TimestampedValue(r, time.time()))
-            | "Window by arrival" >> beam.WindowInto(window.FixedWindows(self._window_s))
-            | "One group per window" >> beam.Map(lambda r: (None, r))
-            | "Group window" >> beam.GroupByKey()
-            | "Write window file" >> beam.ParDo(self._write)
-            | "Back to the global window" >> beam.WindowInto(window.GlobalWindows())
+        return records | "Write windows" >> self._write
+
+
+class AvroFileOptions(PipelineOptions):
+    """Settings of the Avro file sink."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--avro_codec", default="deflate",
+            help="Avro block codec: null, deflate, snappy, bzip2, xz (zstandard where its "
+            "library is installed). Default: %(default)s.",
         )
+
+
+class AvroFilesOutput(OutputConnector):
+    """A folder (local or any Beam filesystem) of ``articles-*.avro`` and ``dead-letters-*.avro`` files."""
+
+    options_class = AvroFileOptions
+
+    def check(self, reach: bool) -> None:
+        _check_codec(self.options.view_as(AvroFileOptions).avro_codec)
+        if self.options.view_as(FileSinkOptions).file_window_seconds <= 0:
+            raise ValueError("--file_window_seconds must be > 0")
+
+    def write(
+        self, records: beam.PCollection, kind: RecordKind, written: Metrics.DelegatingCounter
+    ) -> beam.PCollection:
+        path = FileSystems.join(self.uri, kind.value)
+        codec = self.options.view_as(AvroFileOptions).avro_codec
+        if records.is_bounded:
+            return records | kind.label >> WriteAvroRecords(path, kind.schema, codec, written)
+        window_s = self.options.view_as(FileSinkOptions).file_window_seconds
+        return records | kind.label >> WriteWindowedAvroRecords(path, kind.schema, codec, written, window_s)

@@ -1,8 +1,10 @@
 """File source: a file, a folder or a glob, read whole, one ``RawInput`` per file.
 
+The connector for every ``--input`` that is not another connector's URI (``connectors.registry``).
+
 Usage::
 
-    read = pipeline | ReadInputFiles("seeds/")
+    read = pipeline | ReadInputFiles("seeds/", max_raw_bytes=65536)
     read.good            # PCollection[RawInput]
     read.dead_letters    # PCollection[DeadLetter]: files that matched but could not be read
 
@@ -22,12 +24,18 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import counters
-from pipelines.parse import RawInput
-from pipelines.records import DeadLetter, DeadLetterReason, Source, Stage
-from pipelines.stage import DEAD_LETTERS, StageOutput
+from newswire.connectors.base import InputConnector
+from newswire.schemas.records import (
+    DEAD_LETTERS,
+    DeadLetter,
+    DeadLetterReason,
+    RawInput,
+    Source,
+    Stage,
+    StageOutput,
+)
 
-__all__ = ["ReadInputFiles", "input_pattern", "matching_files"]
+__all__ = ["FilesInput", "ReadInputFiles", "input_pattern", "matching_files"]
 
 
 def input_pattern(path: str) -> str:
@@ -61,7 +69,6 @@ class _ReadFileFn(beam.DoFn):
             with FileSystems.open(metadata.path, compression_type=CompressionTypes.AUTO) as handle:
                 data = handle.read()
         except Exception as error:  # noqa: BLE001 - any failure to read is this file's dead letter
-            counters.RECORDS_IN.inc()
             yield beam.pvalue.TaggedOutput(
                 DEAD_LETTERS,
                 DeadLetter.of(
@@ -70,7 +77,6 @@ class _ReadFileFn(beam.DoFn):
                 ),
             )
             return
-        counters.INPUTS_READ.inc()
         yield RawInput(source=source, data=data)
 
 
@@ -95,3 +101,15 @@ class ReadInputFiles(beam.PTransform):
 
     def display_data(self) -> dict:
         return {"pattern": self._pattern}
+
+
+class FilesInput(InputConnector):
+    """Files on any filesystem Beam knows: a local path, folder or glob, ``gs://...``."""
+
+    def check(self, reach: bool) -> None:
+        FileSystems.get_filesystem(input_pattern(self.uri))  # ValueError for an unknown scheme
+        if reach and not matching_files(self.uri):
+            raise ValueError(f"no input files match {self.uri!r}")
+
+    def read(self, pipeline: beam.Pipeline, streaming: bool, max_raw_bytes: int) -> StageOutput:
+        return pipeline | "Read files" >> ReadInputFiles(self.uri, max_raw_bytes)

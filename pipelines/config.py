@@ -31,7 +31,8 @@ from pathlib import Path
 import yaml
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.options import NewswireOptions
+from newswire.connectors import registry
+from newswire.pipelines.options import NewswireOptions
 
 __all__ = ["FLINK_BOOLEAN_DEFAULTS", "JOB_CONFIG_FLAG", "RUNNER_CONFIG_FLAG", "Configured",
            "job_option_names", "load", "runner_option_names", "split_config_flags"]
@@ -70,9 +71,10 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def job_option_names() -> frozenset[str]:
-    """The options a job config may set: newswire's own, plus ``streaming``."""
+    """The options a job config may set: newswire's own and its connectors', plus ``streaming``."""
     parser = argparse.ArgumentParser(add_help=False)
-    NewswireOptions._add_argparse_args(parser)
+    for options_class in (NewswireOptions, *registry.option_classes()):
+        options_class._add_argparse_args(parser)
     return frozenset(action.dest for action in parser._actions) | _JOB_OPTIONS_OF_BEAM
 
 

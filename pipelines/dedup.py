@@ -24,7 +24,7 @@ collapses to one record.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -33,10 +33,11 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Duration
 
-from pipelines import counters
-from pipelines.records import Article
+from newswire.connectors.base import KnownIds
+from newswire.pipelines import counters
+from newswire.schemas.records import Article
 
-__all__ = ["DedupOutput", "DeduplicateArticles", "DeduplicateStream", "KnownIds"]
+__all__ = ["DedupOutput", "DeduplicateArticles", "DeduplicateStream"]
 
 DUPLICATES = "duplicates"
 
@@ -46,12 +47,6 @@ class DedupOutput(NamedTuple):
 
     unique: beam.PCollection
     duplicates: beam.PCollection
-
-
-class KnownIds(Protocol):
-    """Ids written before this run started, loaded once per worker."""
-
-    def load(self) -> frozenset[str]: ...
 
 
 def _key_by_id(articles: beam.PCollection[Article]) -> beam.PCollection:

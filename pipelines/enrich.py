@@ -32,9 +32,16 @@ from apache_beam import typehints
 from apache_beam.utils.windowed_value import WindowedValue
 from spacy.language import Language
 
-from pipelines import counters
-from pipelines.records import Article, DeadLetter, DeadLetterReason, Entity, Stage
-from pipelines.stage import DEAD_LETTERS, StageOutput
+from newswire.pipelines import counters
+from newswire.schemas.records import (
+    DEAD_LETTERS,
+    Article,
+    DeadLetter,
+    DeadLetterReason,
+    Entity,
+    Stage,
+    StageOutput,
+)
 
 __all__ = ["EnrichWithEntities", "NerPool", "entity_spans", "find_entities", "load_ner", "model_label"]
 

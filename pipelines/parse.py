@@ -19,12 +19,21 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam import typehints
 
-from pipelines import counters
-from pipelines.records import Article, Caption, DeadLetter, DeadLetterReason, Source, Stage
-from pipelines.stage import DEAD_LETTERS, StageOutput
-from pipelines.text import TT_MARKER, Chunk, decode, split_chunks
+from newswire.pipelines import counters
+from newswire.pipelines.text import TT_MARKER, Chunk, decode, split_chunks
+from newswire.schemas.records import (
+    DEAD_LETTERS,
+    Article,
+    Caption,
+    DeadLetter,
+    DeadLetterReason,
+    RawInput,
+    Source,
+    Stage,
+    StageOutput,
+)
 
-__all__ = ["ArticleParseError", "ParseArticles", "RawInput", "parse_chunk", "parse_input"]
+__all__ = ["ArticleParseError", "ParseArticles", "parse_chunk", "parse_input"]
 
 # A trailing "(credit)" on a caption line, as in Fundus: ``... north Baghdad (Reuters)``.
 _CREDIT = re.compile(r"^(?P<text>.*?)\s*\((?P<credit>[^()]+)\)$")
@@ -32,14 +41,6 @@ _CREDIT = re.compile(r"^(?P<text>.*?)\s*\((?P<credit>[^()]+)\)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # The marker stands after the headline block and the caption block, never later.
 _HEADER_BLOCKS = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class RawInput:
-    """One unit of input as read: a whole file or one Kafka message."""
-
-    source: Source
-    data: bytes
 
 
 class ArticleParseError(ValueError):
@@ -155,6 +156,7 @@ class _ParseInputFn(beam.DoFn):
         self._max_raw_bytes = max_raw_bytes
 
     def process(self, raw: RawInput) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        counters.INPUTS_READ.inc()
         for record in parse_input(raw, self._max_raw_bytes):
             counters.RECORDS_IN.inc()
             if isinstance(record, DeadLetter):

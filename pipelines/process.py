@@ -11,7 +11,7 @@ Usage::
 An unbounded input is deduplicated with ``DeduplicateStream`` (first sighting wins, ids
 remembered for ``dedup_ttl_s``), a bounded one with ``DeduplicateArticles``.
 
-Sources and sinks are attached by the job (``pipelines.job``), so the same chain runs over
+Sources and sinks are attached by the job (``newswire.pipelines.job``), so the same chain runs over
 files or Kafka, on any runner, and can be tested on in-memory inputs.
 """
 
@@ -21,9 +21,11 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
-from pipelines.dedup import DeduplicateArticles, DeduplicateStream, KnownIds
-from pipelines.enrich import EnrichWithEntities
-from pipelines.parse import ParseArticles, RawInput
+from newswire.connectors.base import KnownIds
+from newswire.pipelines.dedup import DeduplicateArticles, DeduplicateStream
+from newswire.pipelines.enrich import EnrichWithEntities
+from newswire.pipelines.parse import ParseArticles
+from newswire.schemas.records import RawInput
 
 __all__ = ["ProcessArticles", "ProcessOutput"]
 

@@ -10,9 +10,9 @@ import pytest
 from apache_beam.metrics import Metrics
 from apache_beam.testing.test_pipeline import TestPipeline
 
-import schemas
-from connectors.avro import WriteAvroRecords, available_codecs
-from pipelines.records import (
+from newswire import schemas
+from newswire.connectors.avro import WriteAvroRecords, available_codecs
+from newswire.schemas.records import (
     Article,
     ArticleField,
     Caption,

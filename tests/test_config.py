@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import FlinkRunnerOptions, StandardOptions
 
-from pipelines import cli, config
-from pipelines.options import NewswireOptions
+from newswire.pipelines import cli, config, launch
+from newswire.pipelines.options import NewswireOptions
 from tests.conftest import ROOT
 
 JOB_CONFIGS = sorted((ROOT / "config" / "jobs").glob("*.yaml"))
@@ -65,7 +65,7 @@ def test_files_combine_and_the_command_line_wins(tmp_path):
     job = write(tmp_path, "job.yaml", "input: seeds/\noutput: out/\nner_batch_size: 8\nstreaming: true\n")
     runner = write(tmp_path, "runner.yaml", "runner: FlinkRunner\nflink_master: host:8081\nparallelism: 4\n"
                    "flink_job_server_jar: /opt/job-server.jar\n")
-    options = cli.pipeline_options(
+    options = launch.pipeline_options(
         ["--job_config", job, "--runner_config", runner, "--output=elsewhere/", "--parallelism", "2"]
     )
     newswire = options.view_as(NewswireOptions)

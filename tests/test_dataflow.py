@@ -15,7 +15,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.runners.dataflow.internal import apiclient
 from google.cloud.dataflow_v1beta3 import JobType
 
-from pipelines import cli
+from newswire.pipelines import cli, launch
 from tests.conftest import ROOT
 
 RUNNER_CONFIG = ROOT / "deploy" / "dataflow" / "runner.yaml"
@@ -63,7 +63,7 @@ STREAMING_ARGS = ["--job_config", str(STREAMING_JOB), "--runner_config", str(RUN
 
 
 def dry_run(args: list[str]) -> apiclient.Job:
-    result = cli.submit(cli.pipeline_options(args))
+    result = launch.submit(launch.pipeline_options(args))
     return result.job
 
 

@@ -8,9 +8,9 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import counters
-from pipelines.dedup import DeduplicateArticles
-from pipelines.records import Article, Caption, Source, article_id
+from newswire.pipelines import counters
+from newswire.pipelines.dedup import DeduplicateArticles
+from newswire.schemas.records import Article, Caption, Source, article_id
 
 
 def article(headline: str, body: tuple[str, ...], uri: str, position: int = 0) -> Article:

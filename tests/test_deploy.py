@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import config
+from newswire.pipelines import config
 from tests.conftest import ROOT
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
@@ -615,8 +615,8 @@ def _secret_data() -> dict[str, str]:
 def test_the_kafka_secret_supplies_only_variables_newswire_reads(monkeypatch):
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from connectors.kafka.settings import SASL_PASSWORD_ENV, SSL_PASSWORD_ENV
-    from pipelines.options import NewswireOptions
+    from newswire.connectors.kafka.options import KafkaOptions
+    from newswire.connectors.kafka.settings import SASL_PASSWORD_ENV, SSL_PASSWORD_ENV
 
     data = _secret_data()
     assert SASL_PASSWORD_ENV in data
@@ -625,7 +625,7 @@ def test_the_kafka_secret_supplies_only_variables_newswire_reads(monkeypatch):
         if name in {SASL_PASSWORD_ENV, SSL_PASSWORD_ENV}:
             continue  # read by the Kafka clients on the workers (connectors.kafka.settings)
         monkeypatch.setenv(name, "sentinel-value")
-        options = PipelineOptions([]).view_as(NewswireOptions).get_all_options(current_only=True)
+        options = PipelineOptions([]).view_as(KafkaOptions).get_all_options(current_only=True)
         assert "sentinel-value" in options.values(), f"no newswire option reads {name}"
         monkeypatch.delenv(name)
 

@@ -10,11 +10,19 @@ import spacy
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines import enrich
-from pipelines.enrich import EnrichWithEntities, NerPool, find_entities, load_ner, model_label
-from pipelines.options import DEFAULT_NER_MODEL
-from pipelines.parse import RawInput, parse_input
-from pipelines.records import Article, ArticleField, DeadLetter, DeadLetterReason, Source, Stage
+from newswire.pipelines import enrich
+from newswire.pipelines.enrich import EnrichWithEntities, NerPool, find_entities, load_ner, model_label
+from newswire.pipelines.options import DEFAULT_NER_MODEL
+from newswire.pipelines.parse import parse_input
+from newswire.schemas.records import (
+    Article,
+    ArticleField,
+    DeadLetter,
+    DeadLetterReason,
+    RawInput,
+    Source,
+    Stage,
+)
 
 pytestmark = pytest.mark.spacy
 

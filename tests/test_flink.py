@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import render_feed
-from bench.flink_rest import FlinkRest, free_port
-from pipelines import cli, config
+from newswire.bench.corpus import render_feed
+from newswire.bench.flink_rest import FlinkRest, free_port
+from newswire.pipelines import config, launch
 from tests import avro_files, golden
 from tests.conftest import ROOT, SEED
 from tests.kafka.test_streaming import ARTICLES, StreamingJob, assert_each_article_once, decode, wait_for
@@ -55,7 +55,7 @@ def test_flink_output_equals_the_local_runner_output(tmp_path):
 
 def test_the_flink_options_a_runner_config_may_set_are_the_job_servers():
     """Each of ``config.FLINK_RUNNER_OPTIONS`` is a getter of FlinkPipelineOptions in the job server's jar."""
-    (jar,) = cli.flink_job_server_jar().parent.glob("lib/beam-runners-flink-*.jar")
+    (jar,) = launch.flink_job_server_jar().parent.glob("lib/beam-runners-flink-*.jar")
     with zipfile.ZipFile(jar) as archive:
         options_class = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.class")
     for name in config.FLINK_RUNNER_OPTIONS:
@@ -65,24 +65,24 @@ def test_the_flink_options_a_runner_config_may_set_are_the_job_servers():
 
 def test_the_flink_image_is_the_exact_flink_of_the_job_server():
     """The cluster runs the Flink the job server's jars are built on (deploy/flink/Dockerfile)."""
-    (runtime,) = cli.flink_job_server_jar().parent.glob("lib/flink-runtime-*.jar")
+    (runtime,) = launch.flink_job_server_jar().parent.glob("lib/flink-runtime-*.jar")
     assert flink_image_version() == runtime.name.removeprefix("flink-runtime-").removesuffix(".jar")
 
 
 def test_flink_streaming_checkpoints_unless_told_otherwise():
     def options(*argv: str) -> dict:
-        options = cli.pipeline_options(["--runner=FlinkRunner", *argv])
+        options = launch.pipeline_options(["--runner=FlinkRunner", *argv])
         return options.get_all_options(retain_unknown_options=True)
 
     streaming = options("--streaming")
-    assert streaming["checkpointing_interval"] == str(cli.FLINK_CHECKPOINT_INTERVAL_MS)
+    assert streaming["checkpointing_interval"] == str(launch.FLINK_CHECKPOINT_INTERVAL_MS)
     assert streaming["finish_bundle_before_checkpointing"] is True  # the bare flag Beam hands on
-    assert streaming["kafka_idle_resume_seconds"] == cli.FLINK_IDLE_RESUME_SECONDS
+    assert streaming["kafka_idle_resume_seconds"] == launch.FLINK_IDLE_RESUME_SECONDS
     assert options("--streaming", "--kafka_idle_resume_seconds=0.3")["kafka_idle_resume_seconds"] == 0.3
-    prism = cli.pipeline_options(["--streaming"]).get_all_options()
+    prism = launch.pipeline_options(["--streaming"]).get_all_options()
     assert (prism["kafka_read_seconds"], prism["kafka_idle_resume_seconds"]) == (1.0, 0.1)
     assert (streaming["state_backend"], streaming["state_backend_storage_path"]) == \
-        ("filesystem", cli.flink_checkpoint_dir())
+        ("filesystem", launch.flink_checkpoint_dir())
     assert options("--streaming", "--checkpointing_interval=2000")["checkpointing_interval"] == "2000"
     assert "finish_bundle_before_checkpointing" not in options(
         "--streaming", "--finish_bundle_before_checkpointing=false")
@@ -95,12 +95,12 @@ def test_flink_streaming_checkpoints_unless_told_otherwise():
 
 def test_the_embedded_cluster_checkpoints_where_the_user_says(monkeypatch, tmp_path):
     monkeypatch.setenv("NEWSWIRE_FLINK_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
-    assert cli.flink_checkpoint_dir() == (tmp_path / "checkpoints").as_uri()
+    assert launch.flink_checkpoint_dir() == (tmp_path / "checkpoints").as_uri()
 
 
 def test_the_flink_boolean_options_defaults_are_the_job_servers():
     """``config.FLINK_BOOLEAN_DEFAULTS`` against ``@Default.Boolean`` in FlinkPipelineOptions' source."""
-    (sources,) = cli.flink_job_server_jar().parent.glob("build/beam-runners-flink-*-sources.jar")
+    (sources,) = launch.flink_job_server_jar().parent.glob("build/beam-runners-flink-*-sources.jar")
     with zipfile.ZipFile(sources) as archive:
         source = archive.read("org/apache/beam/runners/flink/FlinkPipelineOptions.java").decode()
     declared = {
@@ -135,11 +135,11 @@ public class LoadedFrom {
                              capture_output=True, text=True, timeout=120, check=True)
         return [line.split() for line in run.stdout.splitlines()]
 
-    home = cli.flink_job_server_jar().parent
-    patched = loaded(cli.flink_job_server_jar())
+    home = launch.flink_job_server_jar().parent
+    patched = loaded(launch.flink_job_server_jar())
     assert [(name, Path(location.removeprefix("file:")).relative_to(home).parts[0], found)
             for name, location, found in patched] == [(handler, "lib", "true"), (operator, "lib", "false")]
-    unpatched = loaded(cli.flink_job_server_jar(unpatched=True))
+    unpatched = loaded(launch.flink_job_server_jar(unpatched=True))
     assert [(name, Path(location.removeprefix("file:")).parent.name, found)
             for name, location, found in unpatched] == \
         [(handler, "unpatched", "false"), (operator, "unpatched", "false")]
@@ -182,7 +182,7 @@ def test_streaming_kafka_to_kafka_on_flink_with_checkpoints(topics, tmp_path, mo
         # (``counts.failed`` also counts triggers Flink skipped while the job was still starting.)
         stats = rest.checkpoints()
         assert stats["counts"]["completed"] >= after_output + 1, f"{stats}\n{job.log_tail()}"
-        assert rest.checkpoint_interval_ms() == cli.FLINK_CHECKPOINT_INTERVAL_MS
+        assert rest.checkpoint_interval_ms() == launch.FLINK_CHECKPOINT_INTERVAL_MS
         failed = [c for c in stats["history"] if c["status"] == "FAILED"]
         assert (failed, stats["counts"]["restored"]) == ([], 0), f"{failed}\n{job.log_tail()}"
 
@@ -343,7 +343,7 @@ def test_stop_with_a_savepoint_and_resume_from_it_without_loss_or_doubles(
     output = topics.create(prefix="flinksp-articles")
     rest = _flink_env(tmp_path, monkeypatch)
     common = ("--runner", "FlinkRunner", "--checkpointing_interval=2000")
-    first_jar = cli.flink_job_server_jar(unpatched=first_job_server == "unpatched")
+    first_jar = launch.flink_job_server_jar(unpatched=first_job_server == "unpatched")
     before = StreamingJob(topics, source, output, tmp_path, *common, f"--flink_job_server_jar={first_jar}")
     before.start()
     after = None

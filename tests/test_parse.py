@@ -7,8 +7,8 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.parse import ParseArticles, RawInput, parse_input
-from pipelines.records import Article, Caption, DeadLetter, DeadLetterReason, Source, Stage
+from newswire.pipelines.parse import ParseArticles, parse_input
+from newswire.schemas.records import Article, Caption, DeadLetter, DeadLetterReason, RawInput, Source, Stage
 from tests import golden
 from tests.conftest import SEED
 

@@ -10,7 +10,7 @@ drops what had already been written).
 
 * ``CommitWhenAcknowledged`` (streaming): a stateful DoFn per partition tracks outstanding
   messages and commits as the done prefix grows. Offsets the broker skipped (compaction,
-  transaction markers) are bridged by ``source.span_start``: the first offset the read that
+  transaction markers) are bridged by the source's ``receipt``: the first offset the read that
   returned a message covered.
 * ``CommitAfterWrites`` (bounded): commits each partition's planned end once every sink has
   finished.
@@ -26,10 +26,10 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from connectors.kafka.retry import with_retries
-from connectors.kafka.settings import KafkaConnection
-from connectors.kafka.source import PartitionSpan, group_consumer, group_start
-from pipelines.records import Source
+from newswire.connectors.kafka.retry import with_retries
+from newswire.connectors.kafka.settings import KafkaConnection
+from newswire.connectors.kafka.source import PartitionSpan, group_consumer, group_start
+from newswire.schemas.records import Source
 
 __all__ = ["CommitAfterWrites", "CommitWhenAcknowledged", "PartitionProgress"]
 
@@ -56,7 +56,7 @@ class PartitionProgress:
         offset = source.offset
         if offset is None or offset < self.committed:
             return False  # already committed: a replayed record
-        span_start = source.span_start if source.span_start is not None else offset
+        span_start = source.receipt if source.receipt is not None else offset
         self._by_start[span_start] = offset
         self._parts[offset] = source.parts
         self._acked[offset] = self._acked.get(offset, 0) + 1
@@ -72,9 +72,10 @@ class PartitionProgress:
 class _CommitAcknowledgedFn(beam.DoFn):
     PROGRESS = ReadModifyWriteStateSpec("progress", PickleCoder())
 
-    def __init__(self, connection: KafkaConnection, group_id: str):
+    def __init__(self, connection: KafkaConnection, group_id: str, topic: str):
         self._connection = connection
         self._group_id = group_id
+        self._topic = topic
 
     def setup(self) -> None:
         self._consumer = group_consumer(self._connection, self._group_id)
@@ -88,28 +89,31 @@ class _CommitAcknowledgedFn(beam.DoFn):
         _, source = keyed
         progress = progress_state.read()
         if progress is None:
-            tp = TopicPartition(source.topic, source.partition)
+            tp = TopicPartition(self._topic, source.partition)
             progress = PartitionProgress(group_start(self._consumer, tp))
         if progress.acknowledge(source):
-            _commit(self._consumer, source.topic, source.partition, progress.committed)
-            yield f"{source.topic}/{source.partition}", progress.committed
+            _commit(self._consumer, self._topic, source.partition, progress.committed)
+            yield f"{self._topic}/{source.partition}", progress.committed
         progress_state.write(progress)
 
 
 class CommitWhenAcknowledged(beam.PTransform):
-    """Commit offsets as acknowledgements complete messages; outputs (partition, offset) commits."""
+    """Commit offsets of ``topic`` as acknowledgements complete messages; outputs the commits made."""
 
-    def __init__(self, connection: KafkaConnection, group_id: str):
+    def __init__(self, connection: KafkaConnection, group_id: str, topic: str):
         super().__init__()
         self._connection = connection
         self._group_id = group_id
+        self._topic = topic
 
     def expand(self, acknowledgements: beam.PCollection[Source]) -> beam.PCollection:
         return (
             acknowledgements
-            | "Only Kafka inputs" >> beam.Filter(lambda source: source.topic is not None)
-            | "Key by partition" >> beam.Map(lambda source: (f"{source.topic}/{source.partition}", source))
-            | "Commit done prefix" >> beam.ParDo(_CommitAcknowledgedFn(self._connection, self._group_id))
+            | "Only messages" >> beam.Filter(lambda source: source.partition is not None)
+            | "Key by partition" >> beam.Map(lambda source: (str(source.partition), source))
+            | "Commit done prefix" >> beam.ParDo(
+                _CommitAcknowledgedFn(self._connection, self._group_id, self._topic)
+            )
         )
 
 

@@ -14,8 +14,8 @@ import time
 
 from kafka import TopicPartition
 
-from connectors.kafka.settings import KafkaConnection
-from connectors.kafka.source import group_consumer
+from newswire.connectors.kafka.settings import KafkaConnection
+from newswire.connectors.kafka.source import group_consumer
 
 __all__ = ["TopicKeys"]
 

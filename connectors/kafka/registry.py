@@ -11,7 +11,7 @@ import json
 import urllib.error
 import urllib.request
 
-import schemas
+from newswire import schemas
 
 __all__ = ["SchemaRegistryError", "register_schema"]
 

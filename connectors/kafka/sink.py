@@ -26,11 +26,11 @@ from apache_beam.metrics.metric import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 from kafka import KafkaProducer
 
-import schemas
-from connectors.kafka.registry import register_schema
-from connectors.kafka.serde import ConfluentFraming, SingleObjectFraming
-from connectors.kafka.settings import KafkaConnection, TopicUri
-from pipelines.records import Article, DeadLetter, Source
+from newswire import schemas
+from newswire.connectors.kafka.registry import register_schema
+from newswire.connectors.kafka.serde import ConfluentFraming, SingleObjectFraming
+from newswire.connectors.kafka.settings import KafkaConnection, TopicUri
+from newswire.schemas.records import Article, DeadLetter, Source
 
 __all__ = ["WriteToKafkaTopic"]
 

@@ -43,11 +43,10 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from connectors.kafka.retry import with_retries
-from connectors.kafka.settings import KafkaConnection, TopicUri
-from pipelines import counters
-from pipelines.parse import RawInput
-from pipelines.records import Source
+from newswire.connectors.kafka.retry import with_retries
+from newswire.connectors.kafka.settings import KafkaConnection, TopicUri
+from newswire.pipelines import counters
+from newswire.schemas.records import RawInput, Source
 
 _LOG = logging.getLogger(__name__)
 
@@ -275,10 +274,9 @@ class _ReadPartitionFn(beam.DoFn):
             counters.INPUTS_READ.inc()
             timestamp = Timestamp(micros=record.timestamp * 1000)
             source = Source(
-                uri=self._uri, position=0, line=1, topic=record.topic, partition=record.partition,
-                offset=record.offset,
-                kafka_timestamp=datetime.datetime.fromtimestamp(record.timestamp / 1000, datetime.UTC),
-                span_start=span_start,
+                uri=self._uri, position=0, line=1, partition=record.partition, offset=record.offset,
+                timestamp=datetime.datetime.fromtimestamp(record.timestamp / 1000, datetime.UTC),
+                receipt=span_start,
             )
             span_start = record.offset + 1
             values.append(

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 
-from pipelines import cli
+from newswire.pipelines import cli
 
 _SWITCH = re.compile(r"--(streaming)=(true|false)", re.IGNORECASE)
 

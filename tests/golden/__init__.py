@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipelines.parse import RawInput, parse_input
-from pipelines.records import Article, Source
+from newswire.pipelines.parse import parse_input
+from newswire.schemas.records import Article, RawInput, Source
 
 GOLDEN_DIR = Path(__file__).resolve().parent
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from connectors.kafka.commit import PartitionProgress
-from pipelines.records import Source
+from newswire.connectors.kafka.commit import PartitionProgress
+from newswire.schemas.records import Source
 
 
 def ack(offset: int, parts: int = 1, span_start: int | None = None) -> Source:
-    return Source(uri="kafka://b/t", position=0, line=1, topic="t", partition=0, offset=offset,
-                  parts=parts, span_start=offset if span_start is None else span_start)
+    return Source(uri="kafka://b/t", position=0, line=1, partition=0, offset=offset,
+                  parts=parts, receipt=offset if span_start is None else span_start)
 
 
 def test_commits_only_the_done_prefix():

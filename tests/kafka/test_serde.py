@@ -10,9 +10,14 @@ import avro.schema
 import fastavro
 import pytest
 
-import schemas
-from connectors.kafka.registry import SchemaRegistryError, register_schema
-from connectors.kafka.serde import AvroFramingError, ConfluentFraming, SingleObjectFraming, fingerprint
+from newswire import schemas
+from newswire.connectors.kafka.registry import SchemaRegistryError, register_schema
+from newswire.connectors.kafka.serde import (
+    AvroFramingError,
+    ConfluentFraming,
+    SingleObjectFraming,
+    fingerprint,
+)
 from tests.test_avro import ARTICLE
 
 

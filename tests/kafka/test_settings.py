@@ -8,9 +8,9 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import secretmanager
 
-from connectors.kafka import settings
-from connectors.kafka.settings import SASL_PASSWORD_ENV, SSL_PASSWORD_ENV, KafkaConnection
-from pipelines.options import NewswireOptions
+from newswire.connectors.kafka import settings
+from newswire.connectors.kafka.options import KafkaOptions
+from newswire.connectors.kafka.settings import SASL_PASSWORD_ENV, SSL_PASSWORD_ENV, KafkaConnection
 
 SASL_SECRET = "projects/newswire/secrets/kafka-sasl/versions/latest"
 KEY_SECRET = "projects/newswire/secrets/kafka-key/versions/2"
@@ -74,6 +74,6 @@ def test_no_password_and_no_secret_means_none():
 
 def test_the_options_name_the_secret_versions():
     options = PipelineOptions([f"--kafka_sasl_password_secret={SASL_SECRET}", "--kafka_sasl_mechanism=PLAIN"])
-    connection = options.view_as(NewswireOptions).kafka_connection("b:9092")
+    connection = options.view_as(KafkaOptions).kafka_connection("b:9092")
     assert connection.sasl_password_secret == SASL_SECRET
     assert connection.client_config()["sasl_plain_password"] == "from-secret-manager"

@@ -19,8 +19,8 @@ from pathlib import Path
 import fastavro
 import pytest
 
-import schemas
-from bench.corpus import generate_articles, render_feed, sample_articles
+from newswire import schemas
+from newswire.bench.corpus import generate_articles, render_feed, sample_articles
 from tests import avro_files
 from tests.conftest import KAFKA_SH, ROOT
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import fastavro
 import pytest
 
-import schemas
-from connectors.kafka.serde import SINGLE_OBJECT_MAGIC, fingerprint
+from newswire import schemas
+from newswire.connectors.kafka.serde import SINGLE_OBJECT_MAGIC, fingerprint
 from tests import avro_files, golden
 from tests.conftest import SEED
 

@@ -1,8 +1,12 @@
-"""Typed records that flow between the pipeline's stages, and their Avro form.
+"""Typed records that flow between connectors and the pipeline's stages, and their Avro form.
 
 Stages exchange these frozen dataclasses rather than dicts: a field typo fails at once, and
 the one place that turns a record into the shape of its schema (``to_avro``) is here. The
-field names and enum symbols mirror ``schemas/*.avsc`` exactly.
+field names and enum symbols mirror the ``.avsc`` files beside this module exactly.
+
+Connectors and stages both import this module and nothing of each other: a source makes
+``RawInput`` records, a sink writes ``Article`` and ``DeadLetter`` records, and every
+transform with two outputs returns a ``StageOutput``.
 """
 
 from __future__ import annotations
@@ -12,19 +16,28 @@ import datetime
 import enum
 import hashlib
 import re
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+import apache_beam as beam
 
 __all__ = [
+    "DEAD_LETTERS",
     "Article",
     "ArticleField",
     "Caption",
     "DeadLetter",
     "DeadLetterReason",
     "Entity",
+    "RawInput",
     "Source",
     "Stage",
+    "StageOutput",
     "article_id",
 ]
+
+# The tag of a transform's dead-letter output.
+DEAD_LETTERS = "dead_letters"
 
 _WHITESPACE_RUN = re.compile(r"\s+")
 
@@ -60,31 +73,55 @@ class Stage(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """Provenance of one article: which input, which article within it, and where it starts."""
+    """Provenance of one article: which input, which article within it, and where it starts.
+
+    Connector-neutral: ``uri`` names the input (a file, or a topic as its connector spells
+    it), and an input read from a partitioned log adds where in it the message sits
+    (``partition``, ``offset``) and when the log says it was produced (``timestamp``).
+    """
 
     uri: str
     position: int
     line: int
-    topic: str | None = None
     partition: int | None = None
     offset: int | None = None
-    kafka_timestamp: datetime.datetime | None = None
-    # Bookkeeping for Kafka offset commits, not part of the Avro record: how many records
-    # (articles and dead letters) the input produced, and the first offset the read that
-    # returned this message covered (offsets before it in the partition were gaps).
+    timestamp: datetime.datetime | None = None
+    # Bookkeeping for acknowledgements, not part of the Avro record: how many records
+    # (articles and dead letters) the input produced, and what the input's connector needs
+    # back with each acknowledgement to commit its progress (Kafka: where the read started).
     parts: int = 1
-    span_start: int | None = None
+    receipt: Hashable | None = None
 
     def to_avro(self) -> dict[str, Any]:
         """The record in the shape of ``newswire.Source``."""
         return {
-            "uri": self.uri, "position": self.position, "line": self.line, "topic": self.topic,
-            "partition": self.partition, "offset": self.offset, "kafka_timestamp": self.kafka_timestamp,
+            "uri": self.uri, "position": self.position, "line": self.line,
+            "partition": self.partition, "offset": self.offset, "timestamp": self.timestamp,
         }
 
     def sort_key(self) -> tuple[str, int, int, int]:
         """Total order used to pick the same copy of a duplicated article on every run."""
         return (self.uri, self.partition or 0, self.offset or 0, self.position)
+
+
+@dataclasses.dataclass(frozen=True)
+class RawInput:
+    """One unit of input as a source read it: a whole file or one message."""
+
+    source: Source
+    data: bytes
+
+
+class StageOutput(NamedTuple):
+    """The two-output contract every source and stage follows: records that made it, and dead letters.
+
+    Errors are data here, as in Bytewax's ``KafkaOpOut(oks, errs)``: a stage never raises on
+    bad input, it hands the input to its dead-letter output (tagged ``DEAD_LETTERS``) with a
+    reason code, and the job writes all dead letters to one sink.
+    """
+
+    good: beam.PCollection
+    dead_letters: beam.PCollection
 
 
 @dataclasses.dataclass(frozen=True)
