@@ -13,6 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from newswire.connectors.avro import AvroFilesOutput
 from newswire.connectors.base import InputConnector, OutputConnector
 from newswire.connectors.files import FilesInput
+from newswire.connectors.jsonl import JsonLinesOutput
 from newswire.connectors.kafka.connector import KafkaInput, KafkaOutput
 from newswire.connectors.windowed_files import FileSinkOptions
 
@@ -23,6 +24,7 @@ INPUTS: dict[str, type[InputConnector]] = {
 }
 OUTPUTS: dict[str, type[OutputConnector]] = {
     "kafka": KafkaOutput,
+    "jsonl": JsonLinesOutput,
 }
 _FILES_INPUT = FilesInput
 _FILES_OUTPUT = AvroFilesOutput
