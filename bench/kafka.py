@@ -9,7 +9,7 @@ Measured in one run, on the same machine and the same generated articles:
   record (so job start-up is excluded);
 * latency: a fresh job at rest, then ``--rate`` articles/s produced for ``--seconds``; each
   output record's latency is its Kafka timestamp minus the timestamp of the message it came
-  from (carried in ``source.kafka_timestamp``), reported as p50/p95/p99. With ``--pacing
+  from (carried in ``source.timestamp``), reported as p50/p95/p99. With ``--pacing
   BUSY:IDLE`` given more than once, one latency run per setting of the Kafka read's pacing
   (``--kafka_read_seconds``, ``--kafka_idle_resume_seconds``), ``--repeat`` times, interleaved;
   ``--latency-only`` skips the two runs above. ``--flink``: the streaming jobs on Flink's embedded
@@ -102,7 +102,7 @@ def read_topic(bootstrap: str, topic: str) -> list[OutputRecord]:
             for record in records:
                 source = fastavro.schemaless_reader(io.BytesIO(record.value[10:]), _SCHEMA, _SCHEMA)["source"]
                 seen.append(OutputRecord(record.key.decode(), record.timestamp / 1000,
-                                         source["kafka_timestamp"].timestamp()))
+                                         source["timestamp"].timestamp()))
     consumer.close()
     return seen
 

@@ -45,9 +45,9 @@ def test_sample_topic_to_topic_equals_golden(topics):
     assert [m.key().decode() for m in messages] == [r["id"] for r in records]
     assert sorted((golden.golden_view(r) for r in records), key=lambda r: r["source"]["position"]) == \
         golden.load(SEED.name)
-    assert {(r["source"]["topic"], r["source"]["partition"], r["source"]["offset"]) for r in records} == \
-        {(source, 0, 0)}
-    assert all(r["source"]["uri"] == topics.uri(source) and r["source"]["kafka_timestamp"] for r in records)
+    assert {(r["source"]["uri"], r["source"]["partition"], r["source"]["offset"]) for r in records} == \
+        {(topics.uri(source), 0, 0)}
+    assert all(r["source"]["timestamp"] for r in records)
     assert topics.committed(source, group=source) == {0: 1}
 
 
