@@ -22,7 +22,6 @@ The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import tempfile
@@ -30,16 +29,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from newswire.bench.corpus import generate_articles, sample_articles, write_corpus
+from newswire.bench import kafka
+from newswire.bench.corpus import SEEDS, generate_articles, sample_articles, write_corpus
+from newswire.bench.jobs import pipeline_seconds
 from newswire.pipelines import launch
 from newswire.pipelines.enrich import load_ner
 from newswire.pipelines.options import DEFAULT_NER_MODEL
 
-__all__ = ["main", "pipeline_seconds"]
-
-# The seed sample ships in the package (newswire.seeds), so the bench runs from an installed wheel.
-SEEDS = Path(next(iter(importlib.util.find_spec("newswire.seeds").submodule_search_locations)))
-
+__all__ = ["main"]
 
 def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
     nlp = load_ner(model)
@@ -49,31 +46,8 @@ def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
     return time.perf_counter() - started
 
 
-def pipeline_seconds(
-    corpus: Path, output: Path, model: str, cores: int, batch_size: int = 32, flink: bool = False
-) -> float:
-    """Wall time of the batch job over ``corpus`` with ``cores`` workers, locally or on Flink."""
-    if flink:
-        runner = ["--runner=FlinkRunner", f"--parallelism={cores}", f"--ner_processes={cores}"]
-    else:
-        runner = [f"--runner={launch.LOCAL_RUNNER}", "--direct_running_mode=multi_processing",
-                  f"--direct_num_workers={cores}"]
-    options = launch.pipeline_options([
-        f"--input={corpus}", f"--output={output}", f"--ner_model={model}",
-        f"--ner_batch_size={batch_size}", *runner,
-    ])
-    started = time.perf_counter()
-    summary = launch.run_job(options)
-    seconds = time.perf_counter() - started
-    if not summary.balanced or summary.articles_written == 0:
-        raise RuntimeError("benchmark run did not account for its input:\n" + "\n".join(summary.lines()))
-    return seconds
-
-
 def _streaming_rates(articles: list, scratch: Path, cores: int) -> dict[str, float]:
     """The streaming job's articles/s on a backlog of ``articles``, on Prism and on Flink (embedded)."""
-    from newswire.bench import kafka  # here, not at the top: bench.kafka imports this module
-
     bootstrap = kafka.start_broker()
     return {
         "Prism": kafka.backlog_rate(bootstrap, articles, scratch / "prism.log"),

@@ -9,6 +9,7 @@ news text.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,10 @@ from pathlib import Path
 from newswire.pipelines.parse import parse_input
 from newswire.schemas.records import Article, RawInput, Source
 
-__all__ = ["generate_articles", "render_feed", "sample_articles", "write_corpus"]
+__all__ = ["SEEDS", "generate_articles", "render_feed", "sample_articles", "write_corpus"]
+
+# The seed sample ships in the package (newswire.seeds), so the bench runs from an installed wheel.
+SEEDS = Path(next(iter(importlib.util.find_spec("newswire.seeds").submodule_search_locations)))
 
 
 def sample_articles(seeds: Path) -> list[Article]:

@@ -39,8 +39,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from newswire.bench.batch import SEEDS
-from newswire.bench.corpus import generate_articles, render_feed, sample_articles
+from newswire.bench.corpus import SEEDS, generate_articles, render_feed, sample_articles
 from newswire.bench.flink_rest import FlinkRest
 from newswire.bench.kafka import collect, create_topics, percentile, read_topic, start_broker, start_job
 from newswire.pipelines import launch

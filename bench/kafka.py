@@ -40,8 +40,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from newswire import schemas
-from newswire.bench.batch import SEEDS, pipeline_seconds
-from newswire.bench.corpus import generate_articles, render_feed, sample_articles, write_corpus
+from newswire.bench.corpus import SEEDS, generate_articles, render_feed, sample_articles, write_corpus
+from newswire.bench.jobs import pipeline_seconds
 from newswire.pipelines.deploy_scripts import deploy_script
 from newswire.pipelines.options import DEFAULT_NER_MODEL
 

