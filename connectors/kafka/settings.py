@@ -22,16 +22,11 @@ __all__ = [
     "SSL_PASSWORD_ENV",
     "KafkaConnection",
     "TopicUri",
-    "is_kafka_uri",
 ]
 
 SASL_PASSWORD_ENV = "NEWSWIRE_KAFKA_SASL_PASSWORD"
 SSL_PASSWORD_ENV = "NEWSWIRE_KAFKA_SSL_PASSWORD"
 _URI = re.compile(r"^kafka://(?P<servers>[^/]+)/(?P<topic>[A-Za-z0-9._-]+)$")
-
-
-def is_kafka_uri(value: str | None) -> bool:
-    return bool(value) and value.startswith("kafka://")
 
 
 @dataclasses.dataclass(frozen=True)
