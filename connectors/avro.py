@@ -147,8 +147,7 @@ class AvroFilesOutput(OutputConnector):
 
     def check(self, reach: bool) -> None:
         _check_codec(self.options.view_as(AvroFileOptions).avro_codec)
-        if self.options.view_as(FileSinkOptions).file_window_seconds <= 0:
-            raise ValueError("--file_window_seconds must be > 0")
+        self.options.view_as(FileSinkOptions).window_seconds()
 
     def write(
         self, records: beam.PCollection, kind: RecordKind, written: Metrics.DelegatingCounter
@@ -157,5 +156,5 @@ class AvroFilesOutput(OutputConnector):
         codec = self.options.view_as(AvroFileOptions).avro_codec
         if records.is_bounded:
             return records | kind.label >> WriteAvroRecords(path, kind.schema, codec, written)
-        window_s = self.options.view_as(FileSinkOptions).file_window_seconds
+        window_s = self.options.view_as(FileSinkOptions).window_seconds()
         return records | kind.label >> WriteWindowedAvroRecords(path, kind.schema, codec, written, window_s)

@@ -73,7 +73,7 @@ class _Connector:
         return None
 
 
-class InputConnector(_Connector):
+class InputConnector(_Connector, abc.ABC):
     """A source: reads inputs, and commits its position once their records are out."""
 
     @abc.abstractmethod
@@ -95,7 +95,7 @@ class InputConnector(_Connector):
         return None
 
 
-class OutputConnector(_Connector):
+class OutputConnector(_Connector, abc.ABC):
     """A sink: writes articles and dead letters."""
 
     @abc.abstractmethod

@@ -55,6 +55,7 @@ class JsonLinesOutput(OutputConnector):
     def check(self, reach: bool) -> None:
         if not self._folder():
             raise ValueError(f"{self.uri!r} names no folder: write jsonl://DIR")
+        self.options.view_as(FileSinkOptions).window_seconds()
 
     def _folder(self) -> str:
         return self.uri.removeprefix(SCHEME)
@@ -64,7 +65,7 @@ class JsonLinesOutput(OutputConnector):
     ) -> beam.PCollection:
         prefix = FileSystems.join(self._folder(), kind.value)
         if not records.is_bounded:
-            window_s = self.options.view_as(FileSinkOptions).file_window_seconds
+            window_s = self.options.view_as(FileSinkOptions).window_seconds()
             return records | kind.label >> WriteWindowedFiles(prefix, _JsonLinesFormat(), written, window_s)
         return records | kind.label >> _WriteJsonLines(prefix, written)
 

@@ -33,6 +33,12 @@ class FileSinkOptions(PipelineOptions):
             "Default: %(default)s.",
         )
 
+    def window_seconds(self) -> float:
+        """``--file_window_seconds``; raises ``ValueError`` unless it is > 0."""
+        if self.file_window_seconds <= 0:
+            raise ValueError(f"--file_window_seconds must be > 0, got {self.file_window_seconds}")
+        return self.file_window_seconds
+
 
 class FileFormat(Protocol):
     """How one sink writes records to one file."""

@@ -24,9 +24,7 @@ from collections.abc import Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
-from newswire.bench import batch, flink_soak, kafka
-from newswire.connectors import registry
-from newswire.pipelines import job
+from newswire.pipelines import config, job
 from newswire.pipelines.launch import DATAFLOW_RUNNER, pipeline_options, run_job, submit
 from newswire.pipelines.options import NewswireOptions
 
@@ -56,8 +54,7 @@ def _print_run_help() -> None:
         description="Run the pipeline. Beam's pipeline options (--runner, --direct_num_workers, "
         "--flink_master, ...) are accepted too and passed to the runner.",
     )
-    for options_class in (NewswireOptions, *registry.option_classes()):
-        options_class._add_argparse_args(parser)
+    config.add_job_arguments(parser)
     parser.print_help()
 
 
@@ -112,6 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)
     if arguments.command == "bench":
+        # Here, not at the top: a run need not import the benchmarks (and the clients they use).
+        from newswire.bench import batch, flink_soak, kafka
+
         if "--kafka" in rest:
             return kafka.main([arg for arg in rest if arg != "--kafka"])
         if "--flink-soak" in rest:

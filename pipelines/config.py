@@ -35,7 +35,7 @@ from newswire.connectors import registry
 from newswire.pipelines.options import NewswireOptions
 
 __all__ = ["FLINK_BOOLEAN_DEFAULTS", "JOB_CONFIG_FLAG", "RUNNER_CONFIG_FLAG", "Configured",
-           "job_option_names", "load", "runner_option_names", "split_config_flags"]
+           "add_job_arguments", "job_option_names", "load", "runner_option_names", "split_config_flags"]
 
 JOB_CONFIG_FLAG = "--job_config"
 RUNNER_CONFIG_FLAG = "--runner_config"
@@ -70,11 +70,16 @@ FLINK_BOOLEAN_DEFAULTS = {
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+def add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add newswire's own options and every registered connector's to ``parser``."""
+    for options_class in (NewswireOptions, *registry.option_classes()):
+        options_class._add_argparse_args(parser)
+
+
 def job_option_names() -> frozenset[str]:
     """The options a job config may set: newswire's own and its connectors', plus ``streaming``."""
     parser = argparse.ArgumentParser(add_help=False)
-    for options_class in (NewswireOptions, *registry.option_classes()):
-        options_class._add_argparse_args(parser)
+    add_job_arguments(parser)
     return frozenset(action.dest for action in parser._actions) | _JOB_OPTIONS_OF_BEAM
 
 
