@@ -1,41 +1,47 @@
-"""File source: a file, a folder or a glob, read whole, one ``RawInput`` per file.
+"""File source: a file, a folder or a glob, streamed, as slices of whole articles.
 
 The connector for every ``--input`` that is not another connector's URI (``connectors.registry``).
 
 Usage::
 
-    read = pipeline | ReadInputFiles("seeds/", max_raw_bytes=65536)
-    read.good            # PCollection[RawInput]
-    read.dead_letters    # PCollection[DeadLetter]: files that matched but could not be read
+    read = pipeline | ReadInputFiles("seeds/", SliceLimits(4 << 20, 16 << 20, 65536))
+    read.good            # PCollection[RawInput]: slices of whole articles, a few MB each
+    read.dead_letters    # PCollection[DeadLetter]: unreadable files, articles too large
 
-Files are read whole because one article may span any number of lines and one file may hold
-many articles; compressed files (``.gz``, ``.bz2``, ...) are decompressed by their suffix.
-Any filesystem Beam knows works (local paths, ``gs://`` on Dataflow).
+A file is read as a stream and cut at article boundaries into slices (``connectors.file_slices``),
+so a worker's memory does not grow with the file, and the slices of one large file are
+spread over workers for parsing and NER. Compressed files (``.gz``, ``.bz2``, ...) are
+decompressed by their suffix as they stream. Any filesystem Beam knows works (local paths,
+``gs://`` on Dataflow).
 """
 
 from __future__ import annotations
 
+import bz2
+import contextlib
+import gzip
+import lzma
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import apache_beam as beam
 from apache_beam import typehints
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from newswire.connectors.base import InputConnector
+from newswire.connectors.file_slices import FileSlicer, SliceLimits, read_lines
 from newswire.schemas.records import (
     DEAD_LETTERS,
     DeadLetter,
-    DeadLetterReason,
     RawInput,
-    Source,
-    Stage,
     StageOutput,
 )
 
-__all__ = ["FilesInput", "ReadInputFiles", "input_pattern", "matching_files"]
+__all__ = ["FilesInput", "FilesInputOptions", "ReadInputFiles", "input_pattern", "matching_files"]
 
 
 def input_pattern(path: str) -> str:
@@ -57,59 +63,110 @@ def matching_files(path: str) -> list[str]:
     return sorted(metadata.path for metadata in match.metadata_list)
 
 
+# Decompressors that raise on a truncated stream (EOFError); Beam's own return what they got.
+_STRICT_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+    ".gz": lambda raw: gzip.GzipFile(fileobj=raw),
+    ".bz2": lambda raw: bz2.BZ2File(raw),
+    ".xz": lambda raw: lzma.LZMAFile(raw),
+    ".lzma": lambda raw: lzma.LZMAFile(raw),
+}
+
+
+@contextlib.contextmanager
+def _open_decompressed(path: str) -> Iterator[BinaryIO]:
+    """The file's bytes, decompressed by its suffix; a truncated archive fails rather than ends early."""
+    strict = _STRICT_DECOMPRESSORS.get(os.path.splitext(path)[1].lower())
+    if strict is None:
+        with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
+            yield handle
+        return
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw, strict(raw) as handle:
+        yield handle
+
+
 @typehints.with_input_types(FileMetadata)
 @typehints.with_output_types(RawInput)
-class _ReadFileFn(beam.DoFn):
-    def __init__(self, max_raw_bytes: int):
-        self._max_raw_bytes = max_raw_bytes
+class _ReadFileSlicesFn(beam.DoFn):
+    def __init__(self, limits: SliceLimits):
+        self._limits = limits
 
     def process(self, metadata: FileMetadata) -> Iterator[RawInput | beam.pvalue.TaggedOutput]:
-        source = Source(uri=metadata.path, position=0, line=1)
+        slicer = FileSlicer(metadata.path, self._limits)
         try:
-            with FileSystems.open(metadata.path, compression_type=CompressionTypes.AUTO) as handle:
-                data = handle.read()
-        except Exception as error:  # noqa: BLE001 - any failure to read is this file's dead letter
-            yield beam.pvalue.TaggedOutput(
-                DEAD_LETTERS,
-                DeadLetter.of(
-                    DeadLetterReason.READ_ERROR, Stage.READ, f"cannot read {metadata.path}: {error}",
-                    b"", source, self._max_raw_bytes,
-                ),
-            )
+            with _open_decompressed(metadata.path) as handle:
+                for line in read_lines(handle, self._limits.max_article_bytes + 1):
+                    yield from map(self._tagged, slicer.push(line))
+        except Exception as error:  # noqa: BLE001 - a file that fails to read is its dead letter
+            message = f"cannot read {metadata.path}: {type(error).__name__}: {error}"
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, slicer.failed(message))
             return
-        yield RawInput(source=source, data=data)
+        yield from map(self._tagged, slicer.finish())
+
+    @staticmethod
+    def _tagged(record: RawInput | DeadLetter) -> RawInput | beam.pvalue.TaggedOutput:
+        return beam.pvalue.TaggedOutput(DEAD_LETTERS, record) if isinstance(record, DeadLetter) else record
 
 
 class ReadInputFiles(beam.PTransform):
-    """Every file matching a path, folder or glob, as one ``RawInput`` each."""
+    """Every file matching a path, folder or glob, as slices of whole articles."""
 
-    def __init__(self, path: str, max_raw_bytes: int):
+    def __init__(self, path: str, limits: SliceLimits):
         super().__init__()
         self._pattern = input_pattern(path)
-        self._max_raw_bytes = max_raw_bytes
+        self._limits = limits
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> StageOutput:
         outputs = (
             pbegin
             | "Match files" >> fileio.MatchFiles(self._pattern)
             | "Spread files over workers" >> beam.Reshuffle()
-            | "Read whole files" >> beam.ParDo(_ReadFileFn(self._max_raw_bytes)).with_outputs(
+            | "Read slices" >> beam.ParDo(_ReadFileSlicesFn(self._limits)).with_outputs(
                 DEAD_LETTERS, main="inputs"
             )
         )
-        return StageOutput(good=outputs.inputs, dead_letters=outputs[DEAD_LETTERS])
+        slices = outputs.inputs | "Spread slices over workers" >> beam.Reshuffle()
+        return StageOutput(good=slices, dead_letters=outputs[DEAD_LETTERS])
 
     def display_data(self) -> dict:
-        return {"pattern": self._pattern}
+        return {"pattern": self._pattern, "slice_bytes": self._limits.slice_bytes,
+                "max_article_bytes": self._limits.max_article_bytes}
+
+
+class FilesInputOptions(PipelineOptions):
+    """Settings of the file source."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--max_article_bytes", type=int, default=16 << 20,
+            help="Files: an article larger than this (an endless paragraph, a binary dump) is "
+            "not held in memory but becomes one TOO_LARGE dead letter. Default: %(default)s.",
+        )
+        parser.add_argument(
+            "--file_slice_bytes", type=int, default=4 << 20,
+            help="Files: a file is cut into slices of whole articles of about this size, "
+            "spread over workers. Default: %(default)s.",
+        )
+
+    def limits(self, max_raw_bytes: int) -> SliceLimits:
+        """The slicing limits; raises ``ValueError`` unless both sizes are > 0."""
+        for name in ("max_article_bytes", "file_slice_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name} must be > 0, got {getattr(self, name)}")
+        return SliceLimits(self.file_slice_bytes, self.max_article_bytes, max_raw_bytes)
 
 
 class FilesInput(InputConnector):
     """Files on any filesystem Beam knows: a local path, folder or glob, ``gs://...``."""
 
+    options_class = FilesInputOptions
+
     def check(self, reach: bool) -> None:
+        self.options.view_as(FilesInputOptions).limits(0)
         FileSystems.get_filesystem(input_pattern(self.uri))  # ValueError for an unknown scheme
         if reach and not matching_files(self.uri):
             raise ValueError(f"no input files match {self.uri!r}")
 
     def read(self, pipeline: beam.Pipeline, streaming: bool, max_raw_bytes: int) -> StageOutput:
-        return pipeline | "Read files" >> ReadInputFiles(self.uri, max_raw_bytes)
+        limits = self.options.view_as(FilesInputOptions).limits(max_raw_bytes)
+        return pipeline | "Read files" >> ReadInputFiles(self.uri, limits)

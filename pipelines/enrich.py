@@ -11,6 +11,14 @@ component it listens to (a shared ``tok2vec`` or ``transformer``). For ``en_core
 whose ``ner`` carries its own tok2vec, that is ``ner`` alone, about twice as fast as the
 full pipeline with the same entities. The model is loaded once per worker process and fed
 whole batches of texts, since ``nlp.pipe`` over a batch is much faster than text by text.
+A field longer than ``max_chars`` (or the model's ``max_length``) is run in pieces
+(``pipelines.long_text``), its entities' offsets still into the whole field.
+
+Data errors and infrastructure errors are told apart. An article the model raises on is that
+article's ENRICH_ERROR dead letter; a model that cannot load fails ``setup``, and a NER
+process that dies (``BrokenProcessPool``) or memory that runs out fails the batch: the pool
+is replaced and the batch retried once, then the bundle fails and the runner retries it or
+the run exits non-zero. Neither ever becomes a dead letter per article.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import math
 import multiprocessing
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 
 import apache_beam as beam
 import spacy
@@ -33,6 +42,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from spacy.language import Language
 
 from newswire.pipelines import counters
+from newswire.pipelines.long_text import text_pieces
 from newswire.schemas.records import (
     DEAD_LETTERS,
     Article,
@@ -43,11 +53,18 @@ from newswire.schemas.records import (
     StageOutput,
 )
 
-__all__ = ["EnrichWithEntities", "NerPool", "entity_spans", "find_entities", "load_ner", "model_label"]
+__all__ = [
+    "DEFAULT_MAX_CHARS", "EnrichWithEntities", "NerPool", "entity_spans", "find_entities", "load_ner",
+    "model_label",
+]
 
 _LOG = logging.getLogger(__name__)
 # Components that set ``doc.ents``; everything else is only run if one of these listens to it.
 _ENTITY_FACTORIES = frozenset({"ner", "beam_ner", "entity_ruler"})
+# spaCy's own advice: about 1 GB of memory per 100,000 characters for the parser and NER.
+DEFAULT_MAX_CHARS = 100_000
+# Failures of the machinery rather than of one article's text: never a dead letter.
+_INFRASTRUCTURE_ERRORS = (BrokenProcessPool, MemoryError, OSError)
 
 
 def _ner_components(nlp: Language) -> list[str]:
@@ -115,7 +132,11 @@ class NerPool:
         return [spans for chunk in results for spans in chunk]
 
     def close(self) -> None:
-        self._executor.shutdown()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def worker_pids(self) -> list[int]:
+        """The pool's process ids (for operators, and for tests that kill one)."""
+        return sorted(self._executor._processes)  # the executor exposes no other way
 
 
 _POOLS: dict[tuple[str, int], NerPool] = {}
@@ -136,20 +157,41 @@ def ner_pool(model: str, processes: int) -> NerPool:
         return _POOLS[model, processes]
 
 
+def replace_broken_pool(pool: NerPool, model: str, processes: int) -> NerPool:
+    """A new pool in place of ``pool``, whose process died; once, however many DoFns notice."""
+    with _POOLS_LOCK:
+        if _POOLS.get((model, processes)) is pool:
+            _LOG.warning("a NER process of %s died; starting a new pool of %d", model, processes)
+            pool.close()
+            _POOLS[model, processes] = NerPool(model, processes)
+            atexit.register(_POOLS[model, processes].close)
+        return _POOLS[model, processes]
+
+
 def find_entities(
-    nlp: Language, articles: Sequence[Article], pool: NerPool | None = None
+    nlp: Language, articles: Sequence[Article], pool: NerPool | None = None,
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> list[tuple[Entity, ...]]:
-    """The entities of each article, from one pass of the model over all their fields."""
-    fields = [
-        (i, field, index, text)
+    """The entities of each article, from one pass of the model over all their fields.
+
+    A field longer than ``max_chars`` or the model's ``max_length`` goes in pieces, and its
+    entities' offsets are shifted back into the field.
+    """
+    limit = min(max_chars, nlp.max_length)
+    pieces = [
+        (i, field, index, offset, piece)
         for i, article in enumerate(articles)
         for field, index, text in article.field_texts()
+        for offset, piece in (text_pieces(text, limit) if len(text) > limit else [(0, text)])
     ]
-    texts = [text for _, _, _, text in fields]
+    texts = [piece for *_, piece in pieces]
     spans = pool.spans(texts) if pool is not None else entity_spans(nlp, texts)
     found: list[list[Entity]] = [[] for _ in articles]
-    for (i, field, index, _), text_spans in zip(fields, spans, strict=True):
-        found[i].extend(Entity(*span, field, index) for span in text_spans)
+    for (i, field, index, offset, _), piece_spans in zip(pieces, spans, strict=True):
+        found[i].extend(
+            Entity(text, label, offset + start, offset + end, field, index)
+            for text, label, start, end in piece_spans
+        )
     return [tuple(entities) for entities in found]
 
 
@@ -163,11 +205,15 @@ class _FindEntitiesFn(beam.DoFn):
     timestamp, which holds back watermark-driven stages downstream in streaming.
     """
 
-    def __init__(self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1):
+    def __init__(
+        self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ):
         self._model = model
         self._batch_size = batch_size
         self._max_raw_bytes = max_raw_bytes
         self._processes = processes
+        self._max_chars = max_chars
         self._nlp: Language | None = None
         self._pool: NerPool | None = None
 
@@ -200,13 +246,17 @@ class _FindEntitiesFn(beam.DoFn):
         if not batch:
             return []
         try:
-            found: list = find_entities(self._nlp, batch, self._pool)
+            found: list = self._find(batch)
+        except _INFRASTRUCTURE_ERRORS:
+            raise
         except Exception:  # noqa: BLE001 - find the article that fails; the others still go through
             found = []
             for article in batch:
                 try:
-                    found.append(find_entities(self._nlp, [article], self._pool)[0])
-                except Exception as error:  # noqa: BLE001 - that article is a dead letter
+                    found.append(self._find([article])[0])
+                except _INFRASTRUCTURE_ERRORS:
+                    raise
+                except Exception as error:  # noqa: BLE001 - that article's text is a dead letter
                     found.append(self._dead_letter(article, error))
         processed_at = datetime.datetime.now(datetime.UTC)
         label = model_label(self._nlp)
@@ -221,6 +271,16 @@ class _FindEntitiesFn(beam.DoFn):
             )
         return records
 
+    def _find(self, batch: Sequence[Article]) -> list[tuple[Entity, ...]]:
+        """``find_entities``, with a pool whose process died replaced and the batch run once more."""
+        try:
+            return find_entities(self._nlp, batch, self._pool, self._max_chars)
+        except BrokenProcessPool:
+            if self._pool is None:
+                raise
+            self._pool = replace_broken_pool(self._pool, self._model, self._processes)
+            return find_entities(self._nlp, batch, self._pool, self._max_chars)
+
     def _dead_letter(self, article: Article, error: Exception) -> DeadLetter:
         text = "\n\n".join(text for _, _, text in article.field_texts())
         return DeadLetter.of(
@@ -233,8 +293,13 @@ class _FindEntitiesFn(beam.DoFn):
 class EnrichWithEntities(beam.PTransform):
     """Articles to articles with their named entities, up to ``batch_size`` articles per ``nlp.pipe``."""
 
-    def __init__(self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1):
+    def __init__(
+        self, model: str, batch_size: int, max_raw_bytes: int, processes: int = 1,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ):
         super().__init__()
+        if max_chars < 1:
+            raise ValueError(f"max_chars must be >= 1, got {max_chars}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if processes < 1:
@@ -243,12 +308,16 @@ class EnrichWithEntities(beam.PTransform):
         self._batch_size = batch_size
         self._max_raw_bytes = max_raw_bytes
         self._processes = processes
+        self._max_chars = max_chars
 
     def expand(self, articles: beam.PCollection[Article]) -> StageOutput:
         outputs = articles | "Find entities" >> beam.ParDo(
-            _FindEntitiesFn(self._model, self._batch_size, self._max_raw_bytes, self._processes)
+            _FindEntitiesFn(
+                self._model, self._batch_size, self._max_raw_bytes, self._processes, self._max_chars
+            )
         ).with_outputs(DEAD_LETTERS, main="articles")
         return StageOutput(good=outputs.articles, dead_letters=outputs[DEAD_LETTERS])
 
     def display_data(self) -> dict:
-        return {"model": self._model, "batch_size": self._batch_size, "processes": self._processes}
+        return {"model": self._model, "batch_size": self._batch_size, "processes": self._processes,
+                "max_chars": self._max_chars}

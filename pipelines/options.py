@@ -57,6 +57,11 @@ class NewswireOptions(PipelineOptions):
             "to one per core.",
         )
         parser.add_argument(
+            "--ner_max_chars", type=int, default=100_000,
+            help="A text longer than this (or than the model's max_length) is run through the "
+            "model in pieces cut at paragraph, sentence or word boundaries. Default: %(default)s.",
+        )
+        parser.add_argument(
             "--dead_letter_max_bytes", type=int, default=64 * 1024,
             help="At most this many bytes of an offending input are kept in its dead letter. "
             "Default: %(default)s.",

@@ -1,4 +1,4 @@
-"""Parse stage: raw inputs (one file or message, many articles) into ``Article`` records.
+"""Parse stage: raw inputs (a message or a slice of a file, many articles) into ``Article`` records.
 
 Usage::
 
@@ -7,11 +7,14 @@ Usage::
     parsed.dead_letters    # PCollection[DeadLetter]
 
 Inside an article the feed's repeated headline and caption blocks and its ``TT`` marker are
-removed here; whole articles that arrive twice are the dedup stage's job.
+removed here; whole articles that arrive twice are the dedup stage's job. Consecutive chunks
+of one input that are not articles become one dead letter (``DeadLetter.chunks`` says how
+many it covers): a file of 2,000 stray ``TT`` lines is one dead letter, not 2,000.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -19,8 +22,8 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam import typehints
 
+from newswire.connectors.feed import TT_MARKER, Chunk, decode, split_chunks
 from newswire.pipelines import counters
-from newswire.pipelines.text import TT_MARKER, Chunk, decode, split_chunks
 from newswire.schemas.records import (
     DEAD_LETTERS,
     Article,
@@ -37,8 +40,8 @@ __all__ = ["ArticleParseError", "ParseArticles", "parse_chunk", "parse_input"]
 
 # A trailing "(credit)" on a caption line, as in Fundus: ``... north Baghdad (Reuters)``.
 _CREDIT = re.compile(r"^(?P<text>.*?)\s*\((?P<credit>[^()]+)\)$")
-# C0 control characters other than tab: text feeds do not carry them, binary data does.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 control characters other than tab and line ends: text feeds do not carry them, binary data does.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The marker stands after the headline block and the caption block, never later.
 _HEADER_BLOCKS = 3
 
@@ -81,6 +84,8 @@ def parse_chunk(chunk: Chunk, source: Source) -> Article:
     again (dropped: every line of them was seen before the marker) and then the body.
     Without a marker the first line is the headline and everything after it is body.
     """
+    if "\x00" in chunk.raw:
+        raise ArticleParseError(DeadLetterReason.BINARY_INPUT, "NUL bytes in the article: not text")
     bad_byte = chunk.undecodable_offset()
     if bad_byte is not None:
         raise ArticleParseError(
@@ -118,35 +123,71 @@ def parse_chunk(chunk: Chunk, source: Source) -> Article:
     return Article(headline=headline, captions=captions, body=body, source=source)
 
 
-def _check_is_text(data: bytes) -> None:
-    if not data.strip():
-        raise ArticleParseError(DeadLetterReason.EMPTY_INPUT, "input is empty or only whitespace")
-    if b"\x00" in data:
-        raise ArticleParseError(DeadLetterReason.BINARY_INPUT, "input holds NUL bytes: not text")
+class _FailedRun:
+    """Consecutive chunks of one input that failed to parse, gathered into one dead letter."""
+
+    def __init__(self, first: Chunk, source: Source):
+        self._first = first
+        self._last = first
+        self._source = source
+        self._errors: list[ArticleParseError] = []
+
+    def add(self, chunk: Chunk, error: ArticleParseError) -> None:
+        self._last = chunk
+        self._errors.append(error)
+
+    def dead_letter(self, text: str, max_raw_bytes: int) -> DeadLetter:
+        """One dead letter holding the run's input text from its first chunk to its last."""
+        first = self._errors[0]
+        message = str(first)
+        if len(self._errors) > 1:
+            reasons = collections.Counter(error.reason.value for error in self._errors)
+            message = (
+                f"{len(self._errors)} consecutive chunks are not articles "
+                f"({', '.join(f'{reason} x{n}' for reason, n in reasons.most_common())}); first: {first}"
+            )
+        raw = text[self._first.start : self._last.end].encode("utf-8", errors="surrogateescape")
+        return DeadLetter.of(
+            first.reason, Stage.PARSE, message, raw, self._source, max_raw_bytes, chunks=len(self._errors)
+        )
 
 
-def parse_input(raw: RawInput, max_raw_bytes: int) -> Iterator[Article | DeadLetter]:
-    """Every article of one input, and a dead letter for each part that is not one.
-
-    The whole input is rejected only when it is not text at all (empty, or holding NUL
-    bytes); otherwise each article stands or falls alone.
-    """
-    try:
-        _check_is_text(raw.data)
-        chunks = split_chunks(decode(raw.data))
-        if not chunks:
-            raise ArticleParseError(DeadLetterReason.EMPTY_INPUT, "input holds only blank lines")
-    except ArticleParseError as error:
-        yield error.dead_letter(raw.data, raw.source, max_raw_bytes)
-        return
-    for chunk in chunks:
-        source = dataclasses.replace(
-            raw.source, position=chunk.position, line=chunk.first_line, parts=len(chunks)
+def _records(text: str, source: Source, max_raw_bytes: int) -> Iterator[Article | DeadLetter]:
+    """An article per chunk of ``text`` that is one, and a dead letter per run of chunks that are not."""
+    failed: _FailedRun | None = None
+    for chunk in split_chunks(text):
+        chunk_source = dataclasses.replace(
+            source, position=source.position + chunk.position, line=source.line + chunk.first_line - 1
         )
         try:
-            yield parse_chunk(chunk, source)
+            article = parse_chunk(chunk, chunk_source)
         except ArticleParseError as error:
-            yield error.dead_letter(chunk.raw_bytes(), source, max_raw_bytes)
+            failed = failed or _FailedRun(chunk, chunk_source)
+            failed.add(chunk, error)
+            continue
+        if failed is not None:
+            yield failed.dead_letter(text, max_raw_bytes)
+            failed = None
+        yield article
+    if failed is not None:
+        yield failed.dead_letter(text, max_raw_bytes)
+
+
+def parse_input(raw: RawInput, max_raw_bytes: int) -> list[Article | DeadLetter]:
+    """Every article of one input, and a dead letter for each run of parts that are not articles.
+
+    The whole input is rejected only when it holds no text at all; otherwise each article
+    stands or falls alone, and ``source.parts`` on every record says how many records the
+    input produced (what the Kafka commit waits for).
+    """
+    records = list(_records(decode(raw.data), raw.source, max_raw_bytes))
+    if not records:
+        error = ArticleParseError(DeadLetterReason.EMPTY_INPUT, "input is empty or only whitespace")
+        return [error.dead_letter(raw.data, raw.source, max_raw_bytes)]
+    return [
+        dataclasses.replace(record, source=dataclasses.replace(record.source, parts=len(records)))
+        for record in records
+    ]
 
 
 @typehints.with_input_types(RawInput)
@@ -156,7 +197,8 @@ class _ParseInputFn(beam.DoFn):
         self._max_raw_bytes = max_raw_bytes
 
     def process(self, raw: RawInput) -> Iterator[Article | beam.pvalue.TaggedOutput]:
-        counters.INPUTS_READ.inc()
+        if raw.part == 0:  # a file read in slices is one input
+            counters.INPUTS_READ.inc()
         for record in parse_input(raw, self._max_raw_bytes):
             counters.RECORDS_IN.inc()
             if isinstance(record, DeadLetter):

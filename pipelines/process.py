@@ -23,7 +23,7 @@ import apache_beam as beam
 
 from newswire.connectors.base import KnownIds
 from newswire.pipelines.dedup import DeduplicateArticles, DeduplicateStream
-from newswire.pipelines.enrich import EnrichWithEntities
+from newswire.pipelines.enrich import DEFAULT_MAX_CHARS, EnrichWithEntities
 from newswire.pipelines.parse import ParseArticles
 from newswire.schemas.records import RawInput
 
@@ -49,10 +49,11 @@ class ProcessArticles(beam.PTransform):
         dedup_ttl_s: float = 24 * 3600,
         known_ids: KnownIds | None = None,
         ner_processes: int = 1,
+        ner_max_chars: int = DEFAULT_MAX_CHARS,
     ):
         super().__init__()
         self._parse = ParseArticles(max_raw_bytes)
-        self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes, ner_processes)
+        self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes, ner_processes, ner_max_chars)
         self._stream_dedup = DeduplicateStream(dedup_ttl_s, known_ids)
 
     def expand(self, raw_inputs: beam.PCollection[RawInput]) -> ProcessOutput:

@@ -59,6 +59,7 @@ class DeadLetterReason(enum.Enum):
     NO_BODY = "NO_BODY"
     READ_ERROR = "READ_ERROR"
     ENRICH_ERROR = "ENRICH_ERROR"
+    TOO_LARGE = "TOO_LARGE"
 
 
 class Stage(enum.Enum):
@@ -106,10 +107,16 @@ class Source:
 
 @dataclasses.dataclass(frozen=True)
 class RawInput:
-    """One unit of input as a source read it: a whole file or one message."""
+    """One unit of input as a source read it: one message, or a slice of whole articles of a file.
+
+    ``source.line`` and ``source.position`` say where the unit starts in its input (a file
+    is read in slices, ``part`` 0, 1, ...; a message is one unit, part 0), so that the
+    parse stage can give each article its place in the whole input.
+    """
 
     source: Source
     data: bytes
+    part: int = 0
 
 
 class StageOutput(NamedTuple):
@@ -200,7 +207,11 @@ class Article:
 
 @dataclasses.dataclass(frozen=True)
 class DeadLetter:
-    """An input that could not be processed, with a reason code and the offending bytes (bounded)."""
+    """An input that could not be processed, with a reason code and the offending bytes (bounded).
+
+    One dead letter may cover a run of consecutive article chunks of one input that all
+    failed (``chunks``), so that one small input cannot flood the dead-letter sink.
+    """
 
     reason: DeadLetterReason
     stage: Stage
@@ -209,6 +220,7 @@ class DeadLetter:
     raw_size: int
     source: Source
     failed_at: datetime.datetime
+    chunks: int = 1
 
     @classmethod
     def of(
@@ -219,16 +231,23 @@ class DeadLetter:
         raw: bytes,
         source: Source,
         max_raw_bytes: int,
+        *,
+        raw_size: int | None = None,
+        chunks: int = 1,
     ) -> DeadLetter:
-        """A dead letter holding at most ``max_raw_bytes`` of the input, stamped now."""
+        """A dead letter holding at most ``max_raw_bytes`` of the input, stamped now.
+
+        ``raw_size`` is the size of the whole input when ``raw`` is already only its start.
+        """
         return cls(
             reason=reason,
             stage=stage,
             message=message,
             raw=raw[:max_raw_bytes],
-            raw_size=len(raw),
+            raw_size=len(raw) if raw_size is None else raw_size,
             source=source,
             failed_at=datetime.datetime.now(datetime.UTC),
+            chunks=chunks,
         )
 
     def to_avro(self) -> dict[str, Any]:
@@ -242,4 +261,5 @@ class DeadLetter:
             "raw_truncated": self.raw_size > len(self.raw),
             "source": self.source.to_avro(),
             "failed_at": self.failed_at,
+            "chunks": self.chunks,
         }

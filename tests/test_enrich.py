@@ -92,6 +92,7 @@ class _FailsOnPoison:
     """A stand-in model that fails on one text: the only way to make real NER fail on demand."""
 
     meta = {"lang": "xx", "name": "poison", "version": "0"}
+    max_length = 1_000_000
 
     def pipe(self, texts):
         for text in texts:
@@ -122,3 +123,64 @@ def test_a_process_pool_finds_the_same_entities(sample):
         assert find_entities(nlp, sample, pool) == find_entities(nlp, sample)
     finally:
         pool.close()
+
+
+# --- over-long text --------------------------------------------------------------------------
+
+
+def test_a_field_beyond_the_bound_gets_entities_in_pieces_with_offsets_into_the_field(sample):
+    """A 60,000-character paragraph, run in pieces of at most 5,000: every entity points into it."""
+    nlp = load_ner(DEFAULT_NER_MODEL)
+    sentences = [s for article in sample for s in article.body]
+    paragraph = " ".join(sentences * (60_000 // len(" ".join(sentences)) + 1))
+    article = dataclasses.replace(sample[0], body=(paragraph,), captions=())
+    (entities,) = find_entities(nlp, [article], max_chars=5_000)
+    body = [e for e in entities if e.field is ArticleField.BODY]
+    assert all(paragraph[e.start : e.end] == e.text for e in body)
+    assert max(e.start for e in body) > len(paragraph) - 5_000  # the last piece was read too
+    assert len(body) > 10 * len(find_entities(nlp, [dataclasses.replace(article, body=(sentences[0],))])[0])
+
+
+def test_a_field_longer_than_the_models_max_length_is_not_an_error(sample):
+    nlp = load_ner(DEFAULT_NER_MODEL)
+    paragraph = "Iraq and Syria. " * 20_000  # 320,000 characters
+    article = dataclasses.replace(sample[0], body=(paragraph,), captions=())
+    fn = enrich._FindEntitiesFn(DEFAULT_NER_MODEL, batch_size=8, max_raw_bytes=20, max_chars=100_000)
+    fn.setup()
+    (record,) = fn.enrich([article])
+    assert isinstance(record, Article)
+    body = [e for e in record.entities if e.field is ArticleField.BODY]
+    assert {e.text for e in body} == {"Iraq", "Syria"} and len(body) == 40_000
+    assert nlp.max_length >= 100_000
+
+
+# --- broken infrastructure -------------------------------------------------------------------
+
+
+def test_a_killed_ner_process_is_replaced_and_no_article_becomes_a_dead_letter(sample):
+    import os
+    import signal
+
+    fn = enrich._FindEntitiesFn(DEFAULT_NER_MODEL, batch_size=8, max_raw_bytes=20, processes=2)
+    fn.setup()
+    before = fn.enrich(sample)
+    broken = fn._pool
+    os.kill(broken.worker_pids()[0], signal.SIGKILL)
+    after = fn.enrich(sample)
+    assert all(isinstance(r, Article) for r in after)
+    assert [r.entities for r in after] == [r.entities for r in before]
+    assert fn._pool is not broken and enrich.ner_pool(DEFAULT_NER_MODEL, 2) is fn._pool
+
+
+def test_a_pool_that_keeps_dying_fails_the_batch_rather_than_dead_letter_it(sample, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    fn = enrich._FindEntitiesFn(DEFAULT_NER_MODEL, batch_size=8, max_raw_bytes=20, processes=2)
+    fn.setup()
+
+    def broken(*args, **kwargs):
+        raise BrokenProcessPool("a child process terminated abruptly")
+
+    monkeypatch.setattr(enrich, "find_entities", broken)
+    with pytest.raises(BrokenProcessPool):
+        fn.enrich(sample)

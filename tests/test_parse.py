@@ -236,3 +236,40 @@ def test_every_record_knows_how_many_its_input_produced(seed_bytes):
     records = parse(seed_bytes + b"\n\n\nHeadline only")
     assert [r.source.parts for r in records] == [5] * 5
     assert parse(b"")[0].source.parts == 1
+
+
+# --- no flood of dead letters ------------------------------------------------------------------
+
+
+def test_a_run_of_bad_chunks_is_one_dead_letter_covering_them_all():
+    """2,000 stray TT lines apart by blank lines: one NO_BODY dead letter, not 2,000."""
+    data = "\n\n\n".join(["TT"] * 2_000)
+    (dead,) = parse(data, max_raw_bytes=50)
+    assert (dead.reason, dead.stage, dead.chunks) == (DeadLetterReason.NO_BODY, Stage.PARSE, 2_000)
+    assert dead.raw == data.encode()[:50] and dead.raw_size == len(data)
+    assert dead.message.startswith("2000 consecutive chunks are not articles (NO_BODY x2000); first:")
+    assert (dead.source.position, dead.source.line, dead.source.parts) == (0, 1, 1)
+
+
+def test_good_articles_split_runs_of_bad_ones_and_keep_their_reasons():
+    good = "Headline\n\nBody paragraph."
+    bad_utf8 = "Caf\udce9 headline\n\nBody.".encode("utf-8", errors="surrogateescape")
+    other = good.replace("Body", "Other").encode()
+    data = b"\n\n\n".join([b"TT", b"TT", good.encode(), bad_utf8, b"Only a headline", other])
+    records = parse(data)
+    assert [(type(r).__name__, getattr(r, "reason", None), getattr(r, "chunks", None)) for r in records] == [
+        ("DeadLetter", DeadLetterReason.NO_BODY, 2),
+        ("Article", None, None),
+        ("DeadLetter", DeadLetterReason.DECODE_ERROR, 2),
+        ("Article", None, None),
+    ]
+    assert "(DECODE_ERROR x1, NO_BODY x1)" in records[2].message
+    assert records[2].raw == b"\n\n\n".join([bad_utf8, b"Only a headline"])  # exactly the input's bytes
+    assert [r.source.position for r in records] == [0, 2, 3, 5]
+    assert {r.source.parts for r in records} == {4}
+
+
+def test_a_slice_of_a_file_places_its_articles_in_the_whole_file():
+    slice_source = Source(uri="/in/feed.txt", position=7, line=120)
+    records = list(parse_input(RawInput(slice_source, b"A\n\nBody a.\n\n\nB\n\nBody b.", part=3), 100))
+    assert [(r.headline, r.source.position, r.source.line) for r in records] == [("A", 7, 120), ("B", 8, 125)]

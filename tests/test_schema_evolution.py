@@ -68,3 +68,47 @@ def test_readers_of_the_0_1_0_schema_read_todays_files(reader):
     source = records[0]["source"]
     assert (source["uri"], source["position"], source["line"]) == ("/in/feed.txt", 3, 132)
     assert (source["topic"], source["kafka_timestamp"]) == (None, None)
+
+
+OLD_DEAD_LETTER_SCHEMA = Path(__file__).parent / "fixtures" / "newswire.DeadLetter-0.2.0.avsc"
+
+
+def _dead_letter_schema(path: Path) -> dict:
+    """The 0.2.0 dead-letter schema (from git history), with its Source named inline."""
+    schema = json.loads(path.read_text())
+    source = json.loads((Path(schemas.__file__).parent / "newswire.Source.avsc").read_text())
+    schema["fields"] = [
+        dict(f, type=source) if f["type"] == "newswire.Source" else f for f in schema["fields"]
+    ]
+    return schema
+
+
+def _old_dead_letter() -> dict:
+    return {"reason": "NO_BODY", "stage": "PARSE", "message": "m", "raw": b"TT", "raw_size": 2,
+            "raw_truncated": False, "source": FILE_SOURCE, "failed_at": WHEN}
+
+
+@pytest.mark.parametrize("reader", ["fastavro", "avro"])
+def test_dead_letters_written_with_0_2_0_read_with_todays_schema_cover_one_chunk(reader):
+    buffer = io.BytesIO()
+    old = fastavro.parse_schema(_dead_letter_schema(OLD_DEAD_LETTER_SCHEMA))
+    fastavro.writer(buffer, old, [_old_dead_letter()])
+    if reader == "fastavro":
+        (record,) = read_with_fastavro(buffer.getvalue(), schemas.load(schemas.DEAD_LETTER))
+    else:
+        (record,) = read_with_apache_avro(buffer.getvalue(), schemas.standalone_json(schemas.DEAD_LETTER))
+    assert record["chunks"] == 1 and record["reason"] == "NO_BODY" and record["raw"] == b"TT"
+
+
+def test_a_0_2_0_reader_sees_todays_new_reason_as_unknown():
+    from newswire.schemas.records import DeadLetter, DeadLetterReason, Source, Stage
+
+    letter = DeadLetter.of(DeadLetterReason.TOO_LARGE, Stage.READ, "big", b"x" * 10, Source("/in/f", 0, 1), 4,
+                           chunks=3)
+    buffer = io.BytesIO()
+    fastavro.writer(buffer, schemas.load(schemas.DEAD_LETTER), [letter.to_avro()])
+    old = fastavro.parse_schema(_dead_letter_schema(OLD_DEAD_LETTER_SCHEMA))
+    (record,) = read_with_fastavro(buffer.getvalue(), old)
+    seen = (record["reason"], record["raw"], record["raw_size"], record["raw_truncated"])
+    assert seen == ("UNKNOWN", b"xxxx", 10, True)
+    assert "chunks" not in record
