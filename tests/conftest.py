@@ -26,6 +26,24 @@ def seed_bytes() -> bytes:
     return SEED.read_bytes()
 
 
+@pytest.fixture(scope="session")
+def ruler_model(tmp_path_factory) -> Path:
+    """A fast NER stand-in for tests where the model is not the point: a blank English pipeline
+    whose entity ruler knows ``hostile_inputs.ENTITY_NAMES``, saved to disk and passed by path."""
+    import spacy
+
+    from tests.hostile_inputs import ENTITY_NAMES
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("entity_ruler").add_patterns(
+        [{"label": label, "pattern": name} for name, label in ENTITY_NAMES.items()]
+    )
+    nlp.meta.update(name="ruler_stand_in", version="1.0.0")
+    path = tmp_path_factory.mktemp("ner") / "ruler_stand_in"
+    nlp.to_disk(path)
+    return path
+
+
 def _script(command: str) -> str:
     completed = subprocess.run([str(KAFKA_SH), command], capture_output=True, text=True, timeout=300)
     if completed.returncode != 0 and command != "status":
