@@ -1,7 +1,11 @@
 """``newswire bench``: batch pipeline throughput against raw spaCy on the same text and cores.
 
 Both figures come from one run on one machine, so their ratio means something on a shared,
-noisy machine where absolute numbers do not:
+noisy machine where absolute numbers do not. Even so, one measurement of each gave ratios
+of 0.824 and 0.956 in two runs back to back: the machine's load moves within a run too. So
+the two are measured alternately, ``--rounds`` times (at least 3), each round's ratio from
+its own pair, and the ratio reported is the median of the rounds' ratios, with their min and
+max to show how far they spread:
 
 * baseline: ``nlp.pipe(texts, n_process=cores)`` over every field text (headline, captions,
   paragraphs) of the corpus, with the same model and the same enabled components;
@@ -14,7 +18,8 @@ noisy machine where absolute numbers do not:
   between the first and the last output record, start-up excluded; ``bench.kafka``).
 
 The last line printed is JSON: ``{"articles", "pipeline_articles_per_s",
-"spacy_articles_per_s", "ratio"}``, plus ``"flink_articles_per_s", "flink_to_local",
+"spacy_articles_per_s", "ratio", "ratio_min", "ratio_max", "rounds"}`` (the rates are the
+rounds' medians), plus ``"flink_articles_per_s", "flink_to_local",
 "prism_streaming_articles_per_s", "flink_streaming_articles_per_s",
 "flink_streaming_to_prism"`` with ``--flink``.
 """
@@ -24,10 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from spacy.language import Language
 
 from newswire.bench import kafka
 from newswire.bench.corpus import SEEDS, generate_articles, sample_articles, write_corpus
@@ -38,8 +46,17 @@ from newswire.pipelines.options import DEFAULT_NER_MODEL
 
 __all__ = ["main"]
 
-def _spacy_seconds(model: str, texts: list[str], cores: int) -> float:
-    nlp = load_ner(model)
+MIN_ROUNDS = 3
+
+
+def _rounds(value: str) -> int:
+    rounds = int(value)
+    if rounds < MIN_ROUNDS:
+        raise argparse.ArgumentTypeError(f"at least {MIN_ROUNDS}: the median of fewer says little")
+    return rounds
+
+
+def _spacy_seconds(nlp: Language, texts: list[str], cores: int) -> float:
     started = time.perf_counter()
     for _ in nlp.pipe(texts, n_process=cores):
         pass
@@ -65,6 +82,9 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--cores", type=int, default=os.cpu_count(), help="Processes for both sides.")
     parser.add_argument("--ner_model", default=DEFAULT_NER_MODEL)
     parser.add_argument("--ner_batch_size", type=int, default=32)
+    parser.add_argument("--rounds", type=_rounds, default=MIN_ROUNDS,
+                        help="Rounds of raw spaCy then the pipeline, alternating (default and minimum "
+                             "%(default)s); the ratio is their median.")
     parser.add_argument("--flink", action="store_true", help="Also run the batch job on Flink.")
     args = parser.parse_args(argv)
 
@@ -75,13 +95,22 @@ def main(argv: Sequence[str]) -> int:
         files = write_corpus(articles, corpus, args.per_file)
         print(f"corpus: {len(articles)} articles, {len(texts)} field texts, {len(files)} files, "
               f"{sum(f.stat().st_size for f in files) / 1e6:.1f} MB; cores: {args.cores}")
-        spacy_s = _spacy_seconds(args.ner_model, texts, args.cores)
-        print(f"spaCy nlp.pipe (n_process={args.cores}): {spacy_s:.2f} s, "
-              f"{len(articles) / spacy_s:.1f} articles/s")
-        pipeline_s = pipeline_seconds(corpus, Path(scratch) / "out", args.ner_model, args.cores,
-                                       args.ner_batch_size)
-        print(f"pipeline ({launch.LOCAL_RUNNER}, {args.cores} worker processes): {pipeline_s:.2f} s, "
-              f"{len(articles) / pipeline_s:.1f} articles/s")
+        nlp = load_ner(args.ner_model)
+        spacy_rates, pipeline_rates = [], []
+        for round_ in range(1, args.rounds + 1):
+            spacy_s = _spacy_seconds(nlp, texts, args.cores)
+            spacy_rates.append(len(articles) / spacy_s)
+            print(f"round {round_}/{args.rounds}: spaCy nlp.pipe (n_process={args.cores}): {spacy_s:.2f} s, "
+                  f"{spacy_rates[-1]:.1f} articles/s")
+            pipeline_s = pipeline_seconds(corpus, Path(scratch) / f"out-{round_}", args.ner_model, args.cores,
+                                          args.ner_batch_size)
+            pipeline_rates.append(len(articles) / pipeline_s)
+            print(f"round {round_}/{args.rounds}: pipeline ({launch.LOCAL_RUNNER}, {args.cores} worker "
+                  f"processes): {pipeline_s:.2f} s, {pipeline_rates[-1]:.1f} articles/s, "
+                  f"ratio {pipeline_rates[-1] / spacy_rates[-1]:.3f}")
+        ratios = [pipeline / spacy for pipeline, spacy in zip(pipeline_rates, spacy_rates, strict=True)]
+        print(f"pipeline / spaCy over {args.rounds} rounds: median {statistics.median(ratios):.3f}, "
+              f"min {min(ratios):.3f}, max {max(ratios):.3f}")
         if args.flink:
             flink_s = pipeline_seconds(corpus, Path(scratch) / "out-flink", args.ner_model, args.cores,
                                        args.ner_batch_size, flink=True)
@@ -90,13 +119,15 @@ def main(argv: Sequence[str]) -> int:
             streaming = _streaming_rates(articles, Path(scratch), args.cores)
             print("streaming on a backlog of the same articles: "
                   + ", ".join(f"{runner} {rate:.1f} articles/s" for runner, rate in streaming.items()))
-    pipeline_rate = len(articles) / pipeline_s
-    spacy_rate = len(articles) / spacy_s
+    pipeline_rate = statistics.median(pipeline_rates)
     figures = {
         "articles": len(articles),
         "pipeline_articles_per_s": round(pipeline_rate, 2),
-        "spacy_articles_per_s": round(spacy_rate, 2),
-        "ratio": round(pipeline_rate / spacy_rate, 3),
+        "spacy_articles_per_s": round(statistics.median(spacy_rates), 2),
+        "ratio": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
+        "rounds": args.rounds,
     }
     if args.flink:
         flink_rate = len(articles) / flink_s

@@ -5,9 +5,12 @@
     newswire run --job_config config/jobs/seeds-to-avro.yaml --runner_config deploy/flink/runner-embedded.yaml
     newswire bench [--articles 2000]
     newswire bench --kafka [--rate 50 --seconds 60]
+    newswire bench --memory [--large-mb 2048 --small-mb 20]
 
 ``run`` executes the job and prints a summary whose numbers must add up (records in =
-articles written + duplicates dropped + dead letters); it exits 1 when they do not. Without
+articles written + duplicates dropped + dead letters); it exits 1 when they do not. Stopped
+(Ctrl-C or SIGTERM: how a ``--streaming`` job ends), it prints the counters so far, or why
+they are unknown, cancels the job and exits 130. Without
 ``--runner`` a batch job runs on Beam's local FnApiRunner in one process per core (the plain
 ``DirectRunner`` name first tries to start Prism, which it fetches from the network), and a
 ``--streaming`` job on the Prism binary the set-up built. With Beam's ``--no_wait_until_finish``
@@ -25,7 +28,7 @@ from collections.abc import Sequence
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 from newswire.pipelines import config, job
-from newswire.pipelines.launch import DATAFLOW_RUNNER, pipeline_options, run_job, submit
+from newswire.pipelines.launch import DATAFLOW_RUNNER, Stopped, pipeline_options, run_job, submit
 from newswire.pipelines.options import NewswireOptions
 
 __all__ = ["main"]
@@ -77,7 +80,11 @@ def _run(argv: Sequence[str]) -> int:
         return 0
     try:
         summary = run_job(options)
-    except KeyboardInterrupt:  # how a --streaming job is stopped: Ctrl-C, or SIGTERM (below)
+    except Stopped as stopped:  # how a --streaming job ends: Ctrl-C, or SIGTERM (below)
+        print("\n".join(stopped.run.lines()))
+        print("newswire: stopped", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
         print("newswire: stopped", file=sys.stderr)
         return 130
     print("\n".join(summary.lines()))
@@ -110,10 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apache_beam.runners.portability.local_job_service").addFilter(_drop_worker_noise)
     if arguments.command == "bench":
         # Here, not at the top: a run need not import the benchmarks (and the clients they use).
-        from newswire.bench import batch, flink_soak, kafka
+        from newswire.bench import batch, flink_soak, kafka, memory
 
         if "--kafka" in rest:
             return kafka.main([arg for arg in rest if arg != "--kafka"])
+        if "--memory" in rest:
+            return memory.main([arg for arg in rest if arg != "--memory"])
         if "--flink-soak" in rest:
             return flink_soak.main([arg for arg in rest if arg != "--flink-soak"])
         return batch.main(rest)

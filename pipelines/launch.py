@@ -1,13 +1,16 @@
 """Launching a job: its options with this machine's defaults for each runner, submitted or run.
 
 ``newswire run`` and the bench both start jobs through here, so the bench measures exactly
-what users run; the bench imports this module and never the CLI, which imports both.
+what users run; the bench imports this module and never the CLI, which imports both. A run
+stopped before its end (``KeyboardInterrupt``: Ctrl-C, or SIGTERM in the CLI) raises
+``Stopped`` with what its counters said by then, once the job is cancelled.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,13 +27,14 @@ from apache_beam.options.pipeline_options import (
     StandardOptions,
 )
 from apache_beam.runners.runner import PipelineResult
+from grpc import Call
 
 from newswire.pipelines import config, counters, job
 from newswire.pipelines.deploy_scripts import deploy_script
 from newswire.pipelines.options import NewswireOptions
 
-__all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "flink_job_server_jar",
-           "pipeline_options", "run_job", "submit"]
+__all__ = ["DATAFLOW_RUNNER", "LOCAL_RUNNER", "LOCAL_STREAMING_RUNNER", "Stopped", "flink_job_server_jar",
+           "pipeline_options", "run_job", "stop", "submit"]
 
 LOCAL_RUNNER = "FnApiRunner"
 LOCAL_STREAMING_RUNNER = "PrismRunner"
@@ -166,8 +170,61 @@ def submit(options: PipelineOptions) -> PipelineResult:
     return pipeline.run()
 
 
+class Stopped(KeyboardInterrupt):
+    """A run stopped before its end; ``run`` is what its counters said then, and what became of the job.
+
+    A ``KeyboardInterrupt``, so that a caller that does not look for it stops as before.
+    """
+
+    def __init__(self, run: counters.StoppedRun):
+        super().__init__()
+        self.run = run
+
+
 def run_job(options: PipelineOptions) -> counters.RunSummary:
-    """Run the job to completion and return what its counters say."""
-    result = submit(options)
-    result.wait_until_finish()
+    """Run the job to completion and return what its counters say; raises ``Stopped`` if it is stopped.
+
+    Beam's job servers (Prism's, Flink's) take SIGINT over while the job is submitted, to stop
+    themselves before anything else: that would leave no runner to read a stopped job's
+    counters from or to cancel it on. So the handler from before is put back once the runner
+    has the job; they are still stopped when this process exits.
+    """
+    runner = options.view_as(StandardOptions).runner  # read now: the portable runners clear it
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        result = submit(options)
+    except KeyboardInterrupt:
+        reason = f"the job was stopped before {runner} handed it back"
+        if runner == LOCAL_RUNNER:
+            reason += " (it does so only once the job has finished)"
+        raise Stopped(counters.StoppedRun(None, reason)) from None
+    finally:
+        signal.signal(signal.SIGINT, before)
+    try:
+        result.wait_until_finish()
+    except KeyboardInterrupt:
+        raise Stopped(stop(result, runner)) from None
     return counters.summarize(result)
+
+
+def stop(result: PipelineResult, runner: str) -> counters.StoppedRun:
+    """Read the counters of a job that has not finished, then cancel it.
+
+    In this order, as a runner may drop a cancelled job's counters.
+    """
+    try:
+        so_far = counters.so_far(result, runner)
+    except Exception as error:  # noqa: BLE001 - any runner's client: the stop must still print why and cancel
+        so_far = counters.StoppedRun(None, f"{runner} could not be asked: {_why(error)}")
+    try:
+        result.cancel()
+    except Exception as error:  # noqa: BLE001 - as above: a job that cannot be cancelled is said to be so
+        return dataclasses.replace(so_far, job=f"job not cancelled: {_why(error)}")
+    return dataclasses.replace(so_far, job=f"job cancelled on {runner}")
+
+
+def _why(error: Exception) -> str:
+    """One line on what failed: a gRPC call's status and details (a portable job service), or the error."""
+    if isinstance(error, Call):
+        return f"{error.code().name}: {error.details()}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -28,20 +28,10 @@ def seed_bytes() -> bytes:
 
 @pytest.fixture(scope="session")
 def ruler_model(tmp_path_factory) -> Path:
-    """A fast NER stand-in for tests where the model is not the point: a blank English pipeline
-    whose entity ruler knows ``hostile_inputs.ENTITY_NAMES``, saved to disk and passed by path."""
-    import spacy
+    """The fast NER stand-in (``bench.ner_stand_in``), for tests where the model is not the point."""
+    from newswire.bench.ner_stand_in import save_ruler_model
 
-    from tests.hostile_inputs import ENTITY_NAMES
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("entity_ruler").add_patterns(
-        [{"label": label, "pattern": name} for name, label in ENTITY_NAMES.items()]
-    )
-    nlp.meta.update(name="ruler_stand_in", version="1.0.0")
-    path = tmp_path_factory.mktemp("ner") / "ruler_stand_in"
-    nlp.to_disk(path)
-    return path
+    return save_ruler_model(tmp_path_factory.mktemp("ner") / "ruler_stand_in")
 
 
 def _script(command: str) -> str:
