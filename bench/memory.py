@@ -32,7 +32,7 @@ from pathlib import Path
 from newswire.bench.corpus import SEEDS, generate_articles, render_feed, sample_articles
 from newswire.bench.ner_stand_in import save_ruler_model
 
-__all__ = ["main", "peak_rss_of_tree"]
+__all__ = ["descendants", "main", "peak_rss_of_tree"]
 
 _SAMPLE_EVERY_S = 0.25
 
@@ -53,16 +53,21 @@ def _write_feed(path: Path, megabytes: int) -> int:
     return count
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` now (children, theirs, ...), from ``/proc``."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
-            tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        found.extend(kids := children.get(todo.pop(), []))
+        todo.extend(kids)
+    return found
 
 
 def _peak_kib(pid: int) -> int:
@@ -79,11 +84,8 @@ def peak_rss_of_tree(process: subprocess.Popen) -> dict[int, int]:
     """Until ``process`` exits: each process of its tree and the largest peak RSS (KiB) seen for it."""
     peaks: dict[int, int] = {}
     while process.poll() is None:
-        tree, todo = _children(), [process.pid]
-        while todo:
-            pid = todo.pop()
+        for pid in [process.pid, *descendants(process.pid)]:
             peaks[pid] = max(peaks.get(pid, 0), _peak_kib(pid))
-            todo.extend(tree.get(pid, []))
         time.sleep(_SAMPLE_EVERY_S)
     return peaks
 

@@ -85,6 +85,16 @@ class InputConnector(_Connector, abc.ABC):
         Called once per job, before ``commit``.
         """
 
+    def read_again(self) -> beam.PCollection | None:
+        """The inputs ``read`` names, read a second time (``RawInput``), or None if they cannot be.
+
+        A bounded job decides which copy of a duplicated article to keep from this second
+        read (ids and sources only), so that no runner has to hold every article at once
+        for a group by id: local runners hold what they shuffle in memory. Called after
+        ``read``; a source that cannot promise the same inputs twice returns None.
+        """
+        return None
+
     def commit(self, completions: list[beam.PCollection], streaming: bool) -> None:
         """Attach what commits the source's position once ``completions`` are done.
 

@@ -49,7 +49,7 @@ __all__ = [
 TT_MARKER = "TT"
 
 # No-break spaces of every width; the feed uses them as blank-line fillers and inside text.
-_NO_BREAK_SPACES = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+_NO_BREAK_SPACES = ("\u00a0", "\u2007", "\u202f")
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ARTICLE_GAP = 2  # blank lines that end an article
 
@@ -64,8 +64,15 @@ def decode(data: bytes) -> str:
 
 
 def normalize_line(line: str) -> str:
-    """NFC, no-break spaces as plain spaces, surrounding whitespace stripped; nothing else."""
-    return unicodedata.normalize("NFC", line.translate(_NO_BREAK_SPACES)).strip()
+    """NFC, no-break spaces as plain spaces, surrounding whitespace stripped; nothing else.
+
+    ASCII text (most lines of most feeds) has nothing to normalize but its ends.
+    """
+    if not line.isascii():
+        for space in _NO_BREAK_SPACES:
+            line = line.replace(space, " ")
+        line = unicodedata.normalize("NFC", line)
+    return line.strip()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,15 +106,19 @@ class BlockGrouper:
         self._gap = 0
 
     def push(self, number: int, raw_line: str) -> Block | None:
-        """Take line ``number`` (1-based) of the input; return the block it ends, if any."""
-        line = normalize_line(raw_line)
-        if line:
+        """Take line ``number`` (1-based) of the input; return the block it ends, if any.
+
+        ``str.strip`` already drops no-break spaces, and NFC changes neither blankness nor a
+        ``TT`` line, so only the lines a block keeps are normalized.
+        """
+        stripped = raw_line.strip()
+        if stripped:
             if not self._lines:
                 self._start = number
-                self._lines.append(line)
+                self._lines.append(normalize_line(raw_line))
             elif self._keep_lines:
-                self._lines.append(line)
-            self._has_marker = self._has_marker or line == TT_MARKER
+                self._lines.append(normalize_line(raw_line))
+            self._has_marker = self._has_marker or stripped == TT_MARKER
             return None
         block = self.finish()
         self._gap += 1

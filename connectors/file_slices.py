@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from newswire.connectors.feed import ArticleStarts, BlockGrouper, decode, normalize_line
+from newswire.connectors.feed import ArticleStarts, BlockGrouper, decode
 from newswire.schemas.records import DeadLetter, DeadLetterReason, RawInput, Source, Stage
 
 __all__ = ["FileSlicer", "SliceLimits", "read_lines"]
@@ -127,7 +127,7 @@ class FileSlicer:
         self._line_number += 1
         number = self._line_number
         text = decode(line.raw) if number == 1 else line.raw.decode("utf-8", errors="surrogateescape")
-        blank = not normalize_line(text)
+        blank = not text.strip()  # what the grammar calls blank (see BlockGrouper.push)
         if self._oversized is not None:
             yield from self._skip_oversized(line, number, text, blank)
             return

@@ -3,6 +3,7 @@
 Usage::
 
     deduplicated = articles | DeduplicateArticles()                      # bounded input
+    deduplicated = articles | DeduplicateArticles(copies=articles_again)  # bounded, read twice
     deduplicated = articles | DeduplicateStream(ttl_s=86400, known_ids)   # unbounded input
     deduplicated.unique        # PCollection[Article]
     deduplicated.duplicates    # PCollection[Source]: the copies dropped
@@ -12,8 +13,12 @@ Identity is the article's content id (normalized headline and body, see
 ``records.article_id``), so the same article in two files, or the same file read twice,
 collapses to one record.
 
-* Bounded: a group by id; the copy kept is the first by source (uri, partition, offset,
-  position): the same copy on every run, whatever order the runner delivers them in.
+* Bounded: the copy kept is the first by source (uri, partition, offset, position): the
+  same copy on every run, whatever order the runner delivers them in. Given ``copies``
+  (the same articles from a second read of the input), only their ids and sources are
+  grouped, and the sources to drop reach the articles as a side input: no runner holds
+  every article for the group (local runners shuffle in memory), at the cost of parsing
+  twice. Without it, the articles themselves are grouped by id.
 * Unbounded: the first copy to arrive is kept. Per id, keyed state remembers it until the
   watermark passes its timestamp plus ``ttl_s`` (an event-time timer clears it; the Kafka
   source's watermark follows record timestamps and the clock when idle), so state stays
@@ -68,10 +73,51 @@ class _KeepFirstCopyFn(beam.DoFn):
         yield kept
 
 
+@typehints.with_input_types(tuple[str, Iterable[tuple]])
+@typehints.with_output_types(tuple)
+def _later_copies(keyed: tuple[str, Iterable[tuple]]) -> Iterator[tuple]:
+    """The sources (as sort keys) of every copy of an id but the first."""
+    yield from sorted(keyed[1])[1:]
+
+
+@typehints.with_input_types(Article, list[tuple])
+@typehints.with_output_types(Article)
+class _DropLaterCopiesFn(beam.DoFn):
+    def process(self, article: Article, later: list[tuple]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        if article.source.sort_key() in self._later(later):
+            counters.DUPLICATES_DROPPED.inc()
+            yield beam.pvalue.TaggedOutput(DUPLICATES, article.source)
+            return
+        yield article
+
+    def _later(self, later: list[tuple]) -> frozenset[tuple]:
+        """The side input as a set, built once per worker (the runner hands the same list)."""
+        if getattr(self, "_later_list", None) is not later:
+            self._later_list, self._later_set = later, frozenset(later)
+        return self._later_set
+
+
 class DeduplicateArticles(beam.PTransform):
     """Bounded articles to distinct articles by content id; counts the copies it drops."""
 
+    def __init__(self, copies: beam.PCollection[Article] | None = None):
+        super().__init__()
+        self._copies = copies
+
     def expand(self, articles: beam.PCollection[Article]) -> DedupOutput:
+        if self._copies is not None:
+            later = (
+                self._copies
+                | "Id and source" >> beam.Map(lambda a: (a.id, a.source.sort_key())).with_output_types(
+                    tuple[str, tuple]
+                )
+                | "Group sources by id" >> beam.GroupByKey()
+                | "Later copies" >> beam.FlatMap(_later_copies)
+            )
+            outputs = articles | "Drop later copies" >> beam.ParDo(
+                _DropLaterCopiesFn(), beam.pvalue.AsList(later)
+            ).with_outputs(DUPLICATES, main="unique")
+            return DedupOutput(unique=outputs.unique, duplicates=outputs[DUPLICATES])
         outputs = (
             _key_by_id(articles)
             | "Group copies" >> beam.GroupByKey()

@@ -63,6 +63,7 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
         job.ner_model, job.ner_batch_size, job.dead_letter_max_bytes,
         dedup_ttl_s=job.dedup_ttl_hours * 3600, known_ids=sink.known_ids(job.dedup_ttl_hours * 3600),
         ner_processes=job.ner_processes, ner_max_chars=job.ner_max_chars,
+        inputs_again=None if streaming else source.read_again(),
     )
     dead_letters = processed.dead_letters | "All dead letters" >> _AllDeadLetters(read.dead_letters)
     articles_done = sink.write(processed.good, RecordKind.ARTICLES, counters.ARTICLES_WRITTEN)

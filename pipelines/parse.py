@@ -193,33 +193,40 @@ def parse_input(raw: RawInput, max_raw_bytes: int) -> list[Article | DeadLetter]
 @typehints.with_input_types(RawInput)
 @typehints.with_output_types(Article)
 class _ParseInputFn(beam.DoFn):
-    def __init__(self, max_raw_bytes: int):
+    def __init__(self, max_raw_bytes: int, counted: bool):
         self._max_raw_bytes = max_raw_bytes
+        self._counted = counted
 
     def process(self, raw: RawInput) -> Iterator[Article | beam.pvalue.TaggedOutput]:
-        if raw.part == 0:  # a file read in slices is one input
+        if self._counted and raw.part == 0:  # a file read in slices is one input
             counters.INPUTS_READ.inc()
         for record in parse_input(raw, self._max_raw_bytes):
-            counters.RECORDS_IN.inc()
+            if self._counted:
+                counters.RECORDS_IN.inc()
             if isinstance(record, DeadLetter):
                 yield beam.pvalue.TaggedOutput(DEAD_LETTERS, record)
             else:
-                counters.ARTICLES_PARSED.inc()
+                if self._counted:
+                    counters.ARTICLES_PARSED.inc()
                 yield record
 
 
 class ParseArticles(beam.PTransform):
-    """Raw inputs to articles, with a dead letter for every input or article that is not one."""
+    """Raw inputs to articles, with a dead letter for every input or article that is not one.
 
-    def __init__(self, max_raw_bytes: int):
+    ``counted=False`` for a second parse of inputs already counted (the bounded dedup's).
+    """
+
+    def __init__(self, max_raw_bytes: int, counted: bool = True):
         super().__init__()
         if max_raw_bytes < 0:
             raise ValueError(f"max_raw_bytes must be >= 0, got {max_raw_bytes}")
         self._max_raw_bytes = max_raw_bytes
+        self._counted = counted
 
     def expand(self, raw_inputs: beam.PCollection[RawInput]) -> StageOutput:
         outputs = raw_inputs | "Parse articles" >> beam.ParDo(
-            _ParseInputFn(self._max_raw_bytes)
+            _ParseInputFn(self._max_raw_bytes, self._counted)
         ).with_outputs(DEAD_LETTERS, main="articles")
         return StageOutput(
             good=outputs.articles,

@@ -9,7 +9,9 @@ Usage::
     processed.duplicates      # PCollection[Source] of the copies dropped
 
 An unbounded input is deduplicated with ``DeduplicateStream`` (first sighting wins, ids
-remembered for ``dedup_ttl_s``), a bounded one with ``DeduplicateArticles``.
+remembered for ``dedup_ttl_s``), a bounded one with ``DeduplicateArticles``: from
+``inputs_again`` (the same inputs read a second time) when the source can read them twice,
+so that memory does not grow with the input.
 
 Sources and sinks are attached by the job (``newswire.pipelines.job``), so the same chain runs over
 files or Kafka, on any runner, and can be tested on in-memory inputs.
@@ -50,15 +52,24 @@ class ProcessArticles(beam.PTransform):
         known_ids: KnownIds | None = None,
         ner_processes: int = 1,
         ner_max_chars: int = DEFAULT_MAX_CHARS,
+        inputs_again: beam.PCollection[RawInput] | None = None,
     ):
         super().__init__()
         self._parse = ParseArticles(max_raw_bytes)
+        self._inputs_again = inputs_again
+        self._max_raw_bytes = max_raw_bytes
         self._enrich = EnrichWithEntities(model, batch_size, max_raw_bytes, ner_processes, ner_max_chars)
         self._stream_dedup = DeduplicateStream(dedup_ttl_s, known_ids)
 
     def expand(self, raw_inputs: beam.PCollection[RawInput]) -> ProcessOutput:
         parsed = raw_inputs | "Parse" >> self._parse
-        dedup = self._stream_dedup if not parsed.good.is_bounded else DeduplicateArticles()
+        if not parsed.good.is_bounded:
+            dedup = self._stream_dedup
+        elif self._inputs_again is not None:
+            again = self._inputs_again | "Parse again" >> ParseArticles(self._max_raw_bytes, counted=False)
+            dedup = DeduplicateArticles(copies=again.good)
+        else:
+            dedup = DeduplicateArticles()
         deduplicated = parsed.good | "Deduplicate" >> dedup
         enriched = deduplicated.unique | "Enrich" >> self._enrich
         dead_letters = (

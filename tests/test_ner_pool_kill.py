@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from newswire.bench.memory import descendants
 from tests import avro_files
 from tests.hostile_inputs import _article
 
@@ -25,26 +26,10 @@ NEWSWIRE = Path(sys.executable).parent / "newswire"
 ARTICLES = 800
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        found.extend(kids := children.get(todo.pop(), []))
-        todo.extend(kids)
-    return found
-
-
 def _ner_processes(pid: int) -> list[int]:
     """The spawned processes of the job's NER pools (not the resource tracker)."""
     pids = []
-    for child in _descendants(pid):
+    for child in descendants(pid):
         try:
             cmdline = (Path("/proc") / str(child) / "cmdline").read_bytes()
         except OSError:
