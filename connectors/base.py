@@ -28,7 +28,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from newswire import schemas
 from newswire.schemas.records import StageOutput
 
-__all__ = ["InputConnector", "KnownIds", "OutputConnector", "RecordKind"]
+__all__ = ["InputConnector", "KnownIds", "OutputConnector", "RecordKind", "WrittenIds"]
 
 
 class RecordKind(enum.Enum):
@@ -48,10 +48,25 @@ class RecordKind(enum.Enum):
         return "Write articles" if self is RecordKind.ARTICLES else "Write dead letters"
 
 
-class KnownIds(Protocol):
-    """Article ids a sink already holds, loaded once per worker when a streaming job starts."""
+class WrittenIds(Protocol):
+    """Article ids a sink holds, each with the time it was written (ms since the epoch)."""
 
-    def load(self) -> frozenset[str]: ...
+    def written_ms(self, article_id: str) -> int | None:
+        """When ``article_id`` was last written; None if it was not."""
+
+    def forget_up_to(self, written_ms: int) -> None:
+        """Free the ids written at or before ``written_ms`` (some may stay a while: memory only)."""
+
+
+class KnownIds(Protocol):
+    """The articles a sink already holds, read when a streaming job starts."""
+
+    def load(self) -> WrittenIds:
+        """Read once per worker process (every caller there shares the result), or raise.
+
+        An incomplete set would let copies through, so a read that cannot finish within its
+        deadline fails the job rather than return part of it.
+        """
 
 
 class _Connector:
@@ -118,6 +133,10 @@ class OutputConnector(_Connector, abc.ABC):
         durably written: the acknowledgement a source commits from.
         """
 
+    def max_record_bytes(self) -> int | None:
+        """The largest record (as Avro) the sink takes, if it has a limit: a larger one is a dead letter."""
+        return None
+
     def known_ids(self, ttl_s: float) -> KnownIds | None:
-        """The ids of articles written in the last ``ttl_s`` seconds, if the sink can list them."""
+        """The ids of articles written in the last ``ttl_s`` seconds and when, if the sink can list them."""
         return None

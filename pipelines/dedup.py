@@ -23,7 +23,10 @@ collapses to one record.
   watermark passes its timestamp plus ``ttl_s`` (an event-time timer clears it; the Kafka
   source's watermark follows record timestamps and the clock when idle), so state stays
   bounded; ids already written before a restart come from ``known_ids`` (the output
-  topic's keys, ``connectors.kafka.known_ids``).
+  topic's keys and their record times, ``connectors.kafka.known_ids``), loaded once per
+  worker process. A known id counts for a copy timestamped less than ``ttl_s`` after it was
+  written, as the keyed state would; each timer that fires shows the watermark has passed
+  its time, so the ids that expired before it are freed then.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from apache_beam import typehints
 from apache_beam.coders import BooleanCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import Duration
+from apache_beam.utils.timestamp import Duration, Timestamp
 
 from newswire.connectors.base import KnownIds
 from newswire.pipelines import counters
@@ -137,10 +140,16 @@ class _KeepFirstSightingFn(beam.DoFn):
 
     def __init__(self, ttl_s: float, known_ids: KnownIds | None):
         self._ttl = Duration(seconds=ttl_s)
+        self._ttl_ms = int(ttl_s * 1000)
         self._known_ids = known_ids
 
     def setup(self) -> None:
-        self._known = self._known_ids.load() if self._known_ids is not None else frozenset()
+        self._written = self._known_ids.load() if self._known_ids is not None else None
+
+    def _known(self, article_id: str, timestamp: Timestamp) -> bool:
+        """Written to the sink less than a TTL before this copy's time (before the job started)."""
+        written_ms = self._written.written_ms(article_id) if self._written is not None else None
+        return written_ms is not None and timestamp.micros // 1000 < written_ms + self._ttl_ms
 
     def process(
         self,
@@ -150,7 +159,7 @@ class _KeepFirstSightingFn(beam.DoFn):
         forget=beam.DoFn.TimerParam(FORGET),
     ) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         article_id, article = keyed
-        if seen.read() or article_id in self._known:
+        if seen.read() or self._known(article_id, timestamp):
             counters.DUPLICATES_DROPPED.inc()
             yield beam.pvalue.TaggedOutput(DUPLICATES, article.source)
             return
@@ -159,8 +168,11 @@ class _KeepFirstSightingFn(beam.DoFn):
         yield article
 
     @on_timer(FORGET)
-    def forget(self, seen=beam.DoFn.StateParam(SEEN)) -> None:
+    def forget(self, fired=beam.DoFn.TimestampParam, seen=beam.DoFn.StateParam(SEEN)) -> None:
         seen.clear()
+        if self._written is not None:
+            # The watermark has passed ``fired``: the ids written a TTL before it count for no copy to come.
+            self._written.forget_up_to(fired.micros // 1000 - self._ttl_ms)
 
 
 class DeduplicateStream(beam.PTransform):

@@ -16,6 +16,7 @@ from newswire.connectors.base import RecordKind
 from newswire.pipelines import counters
 from newswire.pipelines.options import NewswireOptions
 from newswire.pipelines.process import ProcessArticles
+from newswire.pipelines.record_size import DeadLetterOversizedArticles
 
 __all__ = ["build", "check"]
 
@@ -65,7 +66,14 @@ def build(pipeline: beam.Pipeline, options: PipelineOptions) -> None:
         ner_processes=job.ner_processes, ner_max_chars=job.ner_max_chars,
         inputs_again=None if streaming else source.read_again(),
     )
-    dead_letters = processed.dead_letters | "All dead letters" >> _AllDeadLetters(read.dead_letters)
-    articles_done = sink.write(processed.good, RecordKind.ARTICLES, counters.ARTICLES_WRITTEN)
+    articles, stage_dead_letters = processed.good, processed.dead_letters
+    if (max_record_bytes := sink.max_record_bytes()) is not None:
+        sized = articles | "Check record sizes" >> DeadLetterOversizedArticles(
+            max_record_bytes, job.dead_letter_max_bytes
+        )
+        articles = sized.good
+        stage_dead_letters = (stage_dead_letters, sized.dead_letters) | "With oversized" >> beam.Flatten()
+    dead_letters = stage_dead_letters | "All dead letters" >> _AllDeadLetters(read.dead_letters)
+    articles_done = sink.write(articles, RecordKind.ARTICLES, counters.ARTICLES_WRITTEN)
     dead_letters_done = sink.write(dead_letters, RecordKind.DEAD_LETTERS, counters.DEAD_LETTERS_WRITTEN)
     source.commit([articles_done, dead_letters_done, processed.duplicates], streaming)

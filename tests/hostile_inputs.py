@@ -183,8 +183,10 @@ def kafka_hostile_values(count: int, seed: int) -> Iterator[tuple[bytes | None, 
         elif choice == 2:
             yield key, b"TT\n\n" * 500, "lone_tt_lines", Expect(dead=("NO_BODY",))
         elif choice == 3 and index % 100 == 3:  # near the broker's 1 MB message limit, one paragraph
+            # read and enriched whole, but with its entities too large for the output topic
             paragraph = " ".join(_paragraph(rng, index * 10_000 + k) for k in range(5_000))[:900_000]
-            yield key, f"Headline {index} huge\n\n{paragraph}".encode(), "large_article", Expect(articles=1)
+            huge = f"Headline {index} huge\n\n{paragraph}".encode()
+            yield key, huge, "too_large_for_output", Expect(dead=("TOO_LARGE",))
         elif choice == 3:
             yield key, _article(rng, index, 40).encode(), "large_article", Expect(articles=1)
         elif choice == 4:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
@@ -120,3 +121,21 @@ def test_unknown_codec_is_refused_with_the_choices():
 def test_an_unenriched_article_cannot_be_written():
     with pytest.raises(ValueError, match="not enriched"):
         Article("H", (), ("B.",), Source("x", 0, 1)).to_avro()
+
+
+def test_an_article_too_large_for_the_sink_is_a_write_stage_dead_letter():
+    """A Kafka producer refuses records over its max_request_size; such an article is a dead letter."""
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from newswire.pipelines.record_size import DeadLetterOversizedArticles, avro_size
+
+    small, large = ARTICLE, dataclasses.replace(ARTICLE, body=("word " * 5_000,))
+    limit = avro_size(small) + 100
+    assert avro_size(large) > limit
+    with TestPipeline() as pipeline:
+        sized = pipeline | beam.Create([small, large]) | DeadLetterOversizedArticles(limit, 30)
+        assert_that(sized.good | beam.Map(lambda a: a.id), equal_to([small.id]), label="kept")
+        letters = sized.dead_letters | beam.Map(
+            lambda d: (d.reason.value, d.stage.value, d.source, len(d.raw))
+        )
+        assert_that(letters, equal_to([("TOO_LARGE", "WRITE", large.source, 30)]), label="dead")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 from apache_beam.metrics.metric import Metrics
+from kafka import KafkaProducer
 
 from newswire.connectors.base import InputConnector, KnownIds, OutputConnector, RecordKind
 from newswire.connectors.kafka.commit import CommitAfterWrites, CommitWhenAcknowledged
@@ -55,6 +56,10 @@ class KafkaInput(InputConnector):
             self._spans | "Commit offsets" >> CommitAfterWrites(self._connection, group_id, completions)
 
 
+# Key, framing header, record and batch headers: well under this.
+_RECORD_OVERHEAD_BYTES = 1024
+
+
 class KafkaOutput(OutputConnector):
     """A topic for articles (keyed by id) and one for dead letters."""
 
@@ -79,6 +84,10 @@ class KafkaOutput(OutputConnector):
             topic, kafka.kafka_connection(topic.bootstrap_servers), kind.schema, written,
             kafka.schema_registry_url,
         )
+
+    def max_record_bytes(self) -> int:
+        """The producer's ``max_request_size``, less room for the key and the framing."""
+        return KafkaProducer.DEFAULT_CONFIG["max_request_size"] - _RECORD_OVERHEAD_BYTES
 
     def known_ids(self, ttl_s: float) -> KnownIds | None:
         topic = self._topic(RecordKind.ARTICLES)
