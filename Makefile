@@ -2,7 +2,7 @@
 # when .venv is already up to date).
 VENV := .venv
 
-.PHONY: setup run test bench bench-kafka bench-flink bench-flink-soak clean
+.PHONY: setup run test bench bench-kafka bench-flink bench-flink-soak bench-memory clean
 
 setup:
 	scripts/bootstrap.sh
@@ -33,6 +33,10 @@ bench-flink: setup
 MINUTES ?= 30
 bench-flink-soak: setup
 	$(VENV)/bin/newswire bench --flink-soak --minutes $(MINUTES)
+
+# Peak memory of a batch run over a 2 GiB generated file against a 20 MiB one (about 25 minutes).
+bench-memory: setup
+	$(VENV)/bin/newswire bench --memory
 
 clean:
 	rm -rf out/ .pytest_cache/
