@@ -61,10 +61,13 @@ def input_pattern(path: str) -> str:
     return path
 
 
+def _matched(path: str) -> list[FileMetadata]:
+    return FileSystems.match([input_pattern(path)])[0].metadata_list
+
+
 def matching_files(path: str) -> list[str]:
     """The files ``--input`` names, so that a typo fails before a pipeline is built."""
-    match = FileSystems.match([input_pattern(path)])[0]
-    return sorted(metadata.path for metadata in match.metadata_list)
+    return sorted(metadata.path for metadata in _matched(path))
 
 
 # Decompressors that raise on a truncated stream (EOFError); Beam's own return what they got.
@@ -212,8 +215,7 @@ class FilesInput(InputConnector):
         of the job with the default model); above it, only ids from a second read.
         """
         try:
-            matched = FileSystems.match([input_pattern(self.uri)])[0].metadata_list
-            total = sum(metadata.size_in_bytes for metadata in matched)
+            total = sum(metadata.size_in_bytes for metadata in _matched(self.uri))
         except Exception:  # noqa: BLE001 - sizes unknown at build time: be safe on memory
             total = None
         if total is not None and total < _READ_TWICE_ABOVE_BYTES:

@@ -282,11 +282,10 @@ class _FindEntitiesFn(beam.DoFn):
             return find_entities(self._nlp, batch, self._pool, self._max_chars)
 
     def _dead_letter(self, article: Article, error: Exception) -> DeadLetter:
-        text = "\n\n".join(text for _, _, text in article.field_texts())
         return DeadLetter.of(
             DeadLetterReason.ENRICH_ERROR, Stage.ENRICH,
             f"NER failed on article {article.id}: {type(error).__name__}: {error}",
-            text.encode("utf-8"), article.source, self._max_raw_bytes,
+            article.text_bytes(), article.source, self._max_raw_bytes,
         )
 
 

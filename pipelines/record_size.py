@@ -53,12 +53,11 @@ class _SplitOversizedFn(beam.DoFn):
         if size <= self._max_bytes:
             yield article
             return
-        text = "\n\n".join(text for _, _, text in article.field_texts())
         yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter.of(
             DeadLetterReason.TOO_LARGE, Stage.WRITE,
             f"article {article.id} is {size} bytes as Avro ({len(article.entities)} entities), "
             f"more than the sink takes ({self._max_bytes})",
-            text.encode("utf-8", errors="surrogateescape"), article.source, self._max_raw_bytes,
+            article.text_bytes(), article.source, self._max_raw_bytes,
         ))
 
 
